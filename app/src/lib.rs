@@ -1,0 +1,94 @@
+//! folio's one Leptos codebase: pages, components, server functions and shared types.
+//!
+//! It renders every page on the server (`ssr`) and, compiled to WASM (`hydrate`), wakes up only
+//! the interactive islands in the browser: everything that is not an `#[island]` ships no code.
+//! Feature folders own their components, server functions and (behind `ssr`) their SQL.
+
+pub mod content;
+pub mod error;
+pub mod pages;
+pub mod theme;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Route, Router, Routes},
+    path,
+};
+
+/// Site-wide facts the server works out once at start and hands to every render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteAssets {
+    /// Address of the stylesheet, with its content hash when the build hashed it.
+    pub stylesheet: String,
+}
+
+/// The per-response CSP nonce, put into the request's extensions by the server's security
+/// middleware and echoed on every `<script>` this app renders.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CspNonce(pub std::sync::Arc<str>);
+
+/// The HTML document around the app; rendered only on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    provide_request_nonce();
+    let stylesheet = use_context::<SiteAssets>()
+        .map(|assets| assets.stylesheet)
+        .unwrap_or_else(|| format!("/{}/{}.css", options.site_pkg_dir, options.output_name));
+
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <theme::ThemeScript/>
+                <link rel="stylesheet" href=stylesheet/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options islands=true/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// Hands the request's CSP nonce to Leptos, which puts it on the scripts it renders.
+#[cfg(feature = "ssr")]
+fn provide_request_nonce() {
+    let nonce = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+    if let Some(CspNonce(value)) = nonce {
+        provide_context(leptos::nonce::Nonce::from_value(value));
+    }
+}
+
+/// The site: layout and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="site-header">
+            <a class="wordmark" href="/">"folio"</a>
+            <theme::ThemeToggle/>
+        </header>
+        <Router>
+            <main id="main" tabindex="-1">
+                // Every page waits for its data and arrives whole: visitors without JavaScript
+                // get the same page, and no streaming script needs to run.
+                <Routes fallback=pages::not_found::NotFound>
+                    <Route path=path!("") view=pages::home::HomePage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+        <footer class="site-footer">
+            <p>"Built with folio."</p>
+        </footer>
+    }
+}

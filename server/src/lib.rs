@@ -1,0 +1,243 @@
+//! The folio server process: configuration, the database (embedded or given), middleware,
+//! the routes that are not Leptos pages, and [`serve`].
+//!
+//! [`router`] builds the whole application from an [`AppState`] without a socket, so tests drive
+//! it with `oneshot`; `main.rs` only parses the command line and calls into here.
+
+pub mod config;
+pub mod db;
+pub mod embedded;
+pub mod health;
+pub mod observability;
+pub mod security;
+mod statics;
+
+use crate::config::{Config, Database};
+use crate::embedded::EmbeddedPostgres;
+use crate::observability::{Metrics, REQUEST_ID};
+use crate::security::SecurityPolicy;
+use app::SiteAssets;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos: LeptosOptions,
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    pub assets: SiteAssets,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+impl AppState {
+    /// State for a configuration and an open, migrated pool.
+    pub fn new(config: Config, pool: PgPool) -> Self {
+        let assets = statics::site_assets(&config.leptos);
+        Self {
+            leptos: config.leptos.clone(),
+            pool,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+            assets,
+        }
+    }
+}
+
+/// The name of the owner's session cookie. `__Host-` makes browsers insist on Secure, Path=/
+/// and no Domain, so no other site or subdomain can set or read it.
+pub const SESSION_COOKIE: &str = "__Host-folio-session";
+
+/// The whole application, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let config = &state.config;
+    let policy = Arc::new(SecurityPolicy {
+        public_origin: config.public_url.clone(),
+        hsts: config.is_https(),
+    });
+
+    let context = {
+        let pool = state.pool.clone();
+        let assets = state.assets.clone();
+        move || {
+            provide_context(pool.clone());
+            provide_context(assets.clone());
+        }
+    };
+    let shell = {
+        let options = state.leptos.clone();
+        move || app::shell(options.clone())
+    };
+    let not_found = leptos_axum::render_app_async_with_context(context.clone(), shell.clone());
+
+    // The session store is ready for the owner's sign-in; tower-sessions sets a cookie only
+    // once a session is written to, so anonymous visitors get none.
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_secure(true)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(2)));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .leptos_routes_with_context(&state, generate_route_list(app::App), context, shell)
+        .nest_service("/pkg", statics::pkg_service(&state.leptos))
+        .fallback_service(statics::public_service(&state.leptos, not_found))
+        .layer(sessions)
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        // Refuses an oversized Content-Length before reading a byte, and caps chunked bodies.
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(from_fn_with_state(policy.clone(), security::same_origin))
+        .layer(from_fn_with_state(policy, security::headers))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(from_fn_with_state(
+            state.metrics.clone(),
+            observability::log_requests,
+        ))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Why folio could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Embedded(#[from] embedded::EmbeddedError),
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The database folio runs on, and the embedded cluster behind it if there is one.
+pub struct OpenDatabase {
+    pub pool: PgPool,
+    pub embedded: Option<EmbeddedPostgres>,
+}
+
+/// Starts the embedded cluster (when no URL is configured), connects and migrates.
+pub async fn open_database(config: &Config) -> Result<OpenDatabase, StartError> {
+    let (options, embedded) = match &config.database {
+        Database::Url(url) => (db::options_from_url(url)?, None),
+        Database::Embedded { postgres_bin } => {
+            let mut cluster = EmbeddedPostgres::new(&config.data_dir, postgres_bin.as_deref())?;
+            cluster.start().await?;
+            (cluster.connect_options(), Some(cluster))
+        }
+    };
+    let pool = match db::connect(options, config.db_max_connections).await {
+        Ok(pool) => pool,
+        Err(error) => {
+            if let Some(mut cluster) = embedded {
+                let _ = cluster.stop().await;
+            }
+            return Err(error.into());
+        }
+    };
+    db::migrate(&pool).await?;
+    Ok(OpenDatabase { pool, embedded })
+}
+
+/// Serves until SIGINT or SIGTERM, then lets open requests finish (up to the configured grace
+/// period), closes the pool and stops the embedded cluster if folio started it.
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let OpenDatabase { pool, mut embedded } = open_database(&config).await?;
+    let addr = config.leptos.site_addr;
+    let grace = config.shutdown_timeout;
+    let public_url = config.public_url.clone();
+    let state = AppState::new(config, pool.clone());
+    tokio::spawn(sessions_cleanup(pool.clone()));
+
+    let result = async {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        tracing::info!(%addr, "folio is listening");
+        println!("folio is serving on http://{addr} (public address {public_url})");
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(());
+        });
+        tokio::select! {
+            served = server => served.map_err(StartError::Serve),
+            () = async {
+                let _ = stop_rx.await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still open after the grace period; stopping anyway");
+                Ok(())
+            }
+        }
+    }
+    .await;
+
+    pool.close().await;
+    if let Some(cluster) = embedded.as_mut() {
+        if let Err(error) = cluster.stop().await {
+            tracing::error!(%error, "stopping the embedded database failed");
+        }
+    }
+    tracing::info!("folio stopped");
+    result
+}
+
+/// Deletes expired sessions once an hour.
+async fn sessions_cleanup(pool: PgPool) {
+    use tower_sessions::session_store::ExpiredDeletion;
+    let store = PostgresStore::new(pool);
+    if let Err(error) = store
+        .continuously_delete_expired(std::time::Duration::from_secs(3600))
+        .await
+    {
+        tracing::error!(%error, "expired-session cleanup stopped");
+    }
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGTERM");
+            std::future::pending::<()>().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; shutting down"),
+        _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
+    }
+}

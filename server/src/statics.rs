@@ -1,0 +1,105 @@
+//! The built site's files: `/pkg` (hashed JS, WASM and CSS) and the public files at the root.
+//!
+//! Both are served by `ServeDir`, preferring the `.br` and `.gz` copies the release build
+//! writes beside each file, so nothing static is compressed per request.
+
+use app::SiteAssets;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response, header};
+use leptos::config::LeptosOptions;
+use std::convert::Infallible;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use tower::ServiceExt;
+use tower::service_fn;
+use tower::util::BoxCloneSyncService;
+use tower_http::services::ServeDir;
+
+type BoxService = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
+
+/// Hashed files never change under the same name: cache them for a year.
+const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
+/// Public files keep their names across releases: cache briefly.
+const SHORT: HeaderValue = HeaderValue::from_static("public, max-age=3600");
+
+/// The stylesheet's address, with the content hash cargo-leptos recorded in its hash file.
+pub fn site_assets(options: &LeptosOptions) -> SiteAssets {
+    let hash = options
+        .hash_files
+        .then(|| read_hash(options, "css"))
+        .flatten();
+    let name = match hash {
+        Some(hash) => format!("{}.{hash}.css", options.output_name),
+        None => format!("{}.css", options.output_name),
+    };
+    SiteAssets {
+        stylesheet: format!("/{}/{name}", options.site_pkg_dir),
+    }
+}
+
+/// One entry (`css`, `js`, `wasm`) of the hash file cargo-leptos writes beside the binary.
+fn read_hash(options: &LeptosOptions, kind: &str) -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.join(options.hash_file.as_ref());
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| tracing::warn!(path = %path.display(), %error, "no asset hash file"))
+        .ok()?;
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim() == kind).then(|| value.trim().to_owned())
+    })
+}
+
+/// `/pkg/*`: content-hashed build output, cached forever.
+pub fn pkg_service(options: &LeptosOptions) -> BoxService {
+    let dir = PathBuf::from(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    with_cache(
+        ServeDir::new(dir)
+            .precompressed_br()
+            .precompressed_gzip()
+            .append_index_html_on_directories(false),
+        IMMUTABLE,
+    )
+}
+
+/// Public files at the site root; anything else falls through to `not_found` (the app's 404 page).
+pub fn public_service<F>(options: &LeptosOptions, not_found: F) -> BoxService
+where
+    F: Fn(Request<Body>) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    let fallback = service_fn(move |request: Request<Body>| {
+        let render = not_found.clone();
+        async move { Ok::<_, Infallible>(render(request).await) }
+    });
+    let files = ServeDir::new(options.site_root.as_ref())
+        .precompressed_br()
+        .precompressed_gzip()
+        .append_index_html_on_directories(false)
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(fallback);
+    with_cache(files, SHORT)
+}
+
+/// Adds `cache` to successful responses that have no Cache-Control of their own.
+fn with_cache<S>(service: S, cache: HeaderValue) -> BoxService
+where
+    S: tower::Service<Request<Body>, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Response: axum::response::IntoResponse,
+    S::Future: Send + 'static,
+{
+    BoxCloneSyncService::new(service.map_response(move |response| {
+        let mut response = axum::response::IntoResponse::into_response(response);
+        if response.status().is_success() && !response.headers().contains_key(header::CACHE_CONTROL)
+        {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, cache.clone());
+        }
+        response
+    }))
+}

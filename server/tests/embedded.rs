@@ -1,0 +1,192 @@
+//! The embedded PostgreSQL cluster: created once, reused with its data, stopped without a trace,
+//! and the readiness probe following it down and up.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{body_text, config, get, processes_mentioning, workspace_root};
+use folio_server::embedded::EmbeddedPostgres;
+use folio_server::{AppState, db, router};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+/// A scratch data folder the `postgres` user can enter when the tests run as root.
+fn data_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("folio-test-")
+        .tempdir_in("/tmp")
+        .expect("temp dir");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    dir
+}
+
+#[tokio::test]
+async fn first_start_creates_the_cluster_and_the_second_keeps_its_data() {
+    let data = data_dir();
+    let mut cluster = EmbeddedPostgres::new(data.path(), None).expect("binaries found");
+    assert!(!cluster.dir().join("PG_VERSION").exists());
+
+    cluster.start().await.expect("first start");
+    assert!(cluster.dir().join("PG_VERSION").exists(), "cluster created");
+    let conf = std::fs::read_to_string(cluster.dir().join("postgresql.conf")).expect("conf");
+    assert!(conf.contains("listen_addresses = ''"), "no TCP port");
+    let pool = db::connect(cluster.connect_options(), 2)
+        .await
+        .expect("connect");
+    db::migrate(&pool).await.expect("migrate");
+    sqlx::query("insert into projects (slug, title) values ('kept', 'Kept across restarts')")
+        .execute(&pool)
+        .await
+        .expect("insert");
+    pool.close().await;
+    cluster.stop().await.expect("stop");
+    assert!(!cluster.is_running().await);
+
+    let mut again = EmbeddedPostgres::new(data.path(), None).expect("binaries found");
+    again.start().await.expect("second start");
+    let pool = db::connect(again.connect_options(), 2)
+        .await
+        .expect("connect");
+    db::migrate(&pool).await.expect("migrations are idempotent");
+    let title: String = sqlx::query_scalar("select title from projects where slug = 'kept'")
+        .fetch_one(&pool)
+        .await
+        .expect("row survived");
+    assert_eq!(title, "Kept across restarts");
+    pool.close().await;
+    again.stop().await.expect("stop");
+
+    let dir = again.dir().to_string_lossy().into_owned();
+    assert!(!again.dir().join("postmaster.pid").exists(), "server gone");
+    assert_eq!(
+        processes_mentioning(&dir),
+        Vec::<String>::new(),
+        "no postgres process left"
+    );
+}
+
+#[tokio::test]
+async fn a_cluster_found_running_is_reused_and_left_running() {
+    let data = data_dir();
+    let mut owner = EmbeddedPostgres::new(data.path(), None).expect("binaries found");
+    owner.start().await.expect("start");
+
+    let mut guest = EmbeddedPostgres::new(data.path(), None).expect("binaries found");
+    guest.start().await.expect("reuse");
+    guest.stop().await.expect("leaves it alone");
+    assert!(
+        guest.is_running().await,
+        "a server folio did not start is not folio's to stop"
+    );
+
+    owner.stop().await.expect("stop");
+    assert!(!owner.is_running().await);
+}
+
+#[tokio::test]
+async fn readyz_follows_the_database_down_and_up() {
+    let data = data_dir();
+    let mut cluster = EmbeddedPostgres::new(data.path(), None).expect("binaries found");
+    cluster.start().await.expect("start");
+    let pool = db::connect(cluster.connect_options(), 2)
+        .await
+        .expect("connect");
+    db::migrate(&pool).await.expect("migrate");
+    let app = router(AppState::new(config(), pool.clone()));
+
+    let ready = app.clone().oneshot(get("/readyz")).await.expect("response");
+    assert_eq!(ready.status(), StatusCode::OK);
+
+    cluster.stop_now().await.expect("stop");
+    let down = app.clone().oneshot(get("/readyz")).await.expect("response");
+    assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        !body_text(down).await.contains("sqlx"),
+        "no driver text for clients"
+    );
+    let alive = app
+        .clone()
+        .oneshot(get("/healthz"))
+        .await
+        .expect("response");
+    assert_eq!(
+        alive.status(),
+        StatusCode::OK,
+        "the process itself is still alive"
+    );
+
+    cluster.start().await.expect("restart");
+    let back = app.oneshot(get("/readyz")).await.expect("response");
+    assert_eq!(back.status(), StatusCode::OK);
+    pool.close().await;
+    cluster.stop().await.expect("stop");
+}
+
+/// The real binary: starts its cluster, serves, and on SIGTERM stops everything it started.
+#[tokio::test]
+async fn the_binary_shuts_down_cleanly_on_sigterm() {
+    let data = data_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+        .current_dir(workspace_root())
+        .env("FOLIO_DATA_DIR", data.path())
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_HASH_FILES", "false")
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn folio");
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let probe = tokio::net::TcpStream::connect(("127.0.0.1", port)).await;
+        if probe.is_ok() {
+            break http_status(port, "/readyz").await;
+        }
+        assert!(Instant::now() < deadline, "folio did not start within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, 200);
+
+    let pid =
+        nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid fits"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits within 30 s")
+        .expect("wait");
+    assert!(exit.success(), "clean exit: {exit}");
+    let dir = data.path().join("postgres").to_string_lossy().into_owned();
+    assert_eq!(
+        processes_mentioning(&dir),
+        Vec::<String>::new(),
+        "no postgres process left"
+    );
+}
+
+/// A minimal HTTP/1.1 GET, enough to read a status line.
+async fn http_status(port: u16, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("status line")
+}

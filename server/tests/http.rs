@@ -1,0 +1,237 @@
+//! The router, driven with `oneshot` against a fresh, migrated PostgreSQL database per test.
+
+mod common;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use common::{body_text, config, get};
+use folio_server::{AppState, router};
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use tower::ServiceExt;
+
+fn app(pool: PgPool) -> axum::Router {
+    router(AppState::new(config(), pool))
+}
+
+/// Two published projects and one draft.
+async fn seed(pool: &PgPool) {
+    sqlx::query(
+        "insert into projects (slug, title, summary, year, sort_order, published_at) values
+            ('tide-tables', 'Tide tables for sailors', 'Offline tide predictions.', 2024, 1, now()),
+            ('quiet-ledger', 'Quiet ledger', 'Bookkeeping without the noise.', 2023, 2, now() - interval '1 day'),
+            ('secret-draft', 'Unfinished draft', 'Not ready.', 2025, 0, null),
+            ('next-week', 'Scheduled launch', 'Goes out next week.', 2025, 0, now() + interval '7 days')",
+    )
+    .execute(pool)
+    .await
+    .expect("seed projects");
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn home_lists_published_projects_in_order(pool: PgPool) {
+    seed(&pool).await;
+    let response = app(pool).oneshot(get("/")).await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = body_text(response).await;
+    let first = html
+        .find("Tide tables for sailors")
+        .expect("first project shown");
+    let second = html.find("Quiet ledger").expect("second project shown");
+    assert!(first < second, "owner's order kept");
+    assert!(
+        !html.contains("Unfinished draft"),
+        "drafts are not shown to visitors"
+    );
+    assert!(
+        !html.contains("Scheduled launch"),
+        "scheduled projects wait for their time"
+    );
+    assert_eq!(html.matches("data-testid=\"project-card\"").count(), 2);
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn an_empty_site_says_so(pool: PgPool) {
+    let html = body_text(app(pool).oneshot(get("/")).await.expect("response")).await;
+    assert!(html.contains("No projects published yet."));
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn the_server_function_answers_with_json(pool: PgPool) {
+    seed(&pool).await;
+    let response = app(pool)
+        .oneshot(get("/api/projects/list"))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let list: serde_json::Value = serde_json::from_str(&body_text(response).await).expect("json");
+    let slugs: Vec<&str> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|p| p["slug"].as_str().expect("slug"))
+        .collect();
+    assert_eq!(slugs, ["tide-tables", "quiet-ledger"]);
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn unknown_paths_get_the_404_page(pool: PgPool) {
+    let response = app(pool)
+        .oneshot(get("/no/such/page"))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let html = body_text(response).await;
+    assert!(html.contains("Page not found"), "{html}");
+    assert!(html.contains("data-testid=\"not-found\""));
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn a_ten_megabyte_body_is_refused_before_it_is_read(pool: PgPool) {
+    let body = vec![b'x'; 10 * 1024 * 1024];
+    let request = Request::post("/api/projects/list")
+        .header(header::ORIGIN, "http://127.0.0.1:3000")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(Body::from(body))
+        .expect("request");
+    let response = app(pool).oneshot(request).await.expect("response");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn cross_origin_posts_are_refused(pool: PgPool) {
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let request = Request::post("/api/projects/list")
+            .header(name, value)
+            .body(Body::empty())
+            .expect("request");
+        let response = app(pool.clone()).oneshot(request).await.expect("response");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
+    }
+    // Without either header a browser is not vouching for the request: refused too.
+    let bare = Request::post("/api/projects/list")
+        .body(Body::empty())
+        .expect("request");
+    let response = app(pool).oneshot(bare).await.expect("response");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn metrics_are_for_loopback_or_the_token_holder(pool: PgPool) {
+    let from = |addr: &str| {
+        let mut request = get("/metrics");
+        let addr: SocketAddr = addr.parse().expect("address");
+        request.extensions_mut().insert(ConnectInfo(addr));
+        request
+    };
+    let outside = app(pool.clone())
+        .oneshot(from("203.0.113.7:40000"))
+        .await
+        .expect("response");
+    assert_eq!(outside.status(), StatusCode::FORBIDDEN);
+
+    let app = app(pool);
+    // One page view first, so the counters have something to say.
+    app.clone().oneshot(get("/")).await.expect("response");
+    let local = app
+        .oneshot(from("127.0.0.1:40000"))
+        .await
+        .expect("response");
+    assert_eq!(local.status(), StatusCode::OK);
+    let text = body_text(local).await;
+    assert!(
+        text.contains("http_requests_total{method=\"GET\",route=\"/\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(
+        text.contains("db_pool_connections{state=\"idle\"}"),
+        "{text}"
+    );
+    assert!(text.contains("folio_build_info"), "{text}");
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn pages_carry_a_strict_csp_whose_nonce_is_on_every_script(pool: PgPool) {
+    let response = app(pool).oneshot(get("/")).await.expect("response");
+    let headers = response.headers().clone();
+    let csp = headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ascii");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the CSP");
+    for directive in [
+        "'strict-dynamic'",
+        "'wasm-unsafe-eval'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{directive} missing from {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers["cross-origin-opener-policy"], "same-origin");
+    assert!(headers.contains_key("x-request-id"));
+    assert!(
+        !headers.contains_key(header::SET_COOKIE),
+        "anonymous visitors get no cookie"
+    );
+    assert!(
+        !headers.contains_key(header::STRICT_TRANSPORT_SECURITY),
+        "no HSTS over plain HTTP"
+    );
+
+    let html = body_text(response).await;
+    let scripts = html.matches("<script").count();
+    assert!(scripts >= 2, "the theme script and the island loader");
+    assert_eq!(
+        html.matches(&format!("nonce=\"{nonce}\"")).count(),
+        scripts,
+        "{html}"
+    );
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn each_response_gets_its_own_nonce_and_request_id(pool: PgPool) {
+    let app = app(pool);
+    let a = app.clone().oneshot(get("/")).await.expect("response");
+    let b = app.oneshot(get("/")).await.expect("response");
+    assert_ne!(
+        a.headers()[header::CONTENT_SECURITY_POLICY],
+        b.headers()[header::CONTENT_SECURITY_POLICY]
+    );
+    assert_ne!(a.headers()["x-request-id"], b.headers()["x-request-id"]);
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn a_proxy_request_id_is_echoed(pool: PgPool) {
+    let request = Request::get("/healthz")
+        .header("x-request-id", "from-the-proxy-42")
+        .body(Body::empty())
+        .expect("request");
+    let response = app(pool).oneshot(request).await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-request-id"], "from-the-proxy-42");
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn html_is_compressed_for_clients_that_accept_it(pool: PgPool) {
+    let request = Request::get("/")
+        .header(header::ACCEPT_ENCODING, "br")
+        .body(Body::empty())
+        .expect("request");
+    let response = app(pool).oneshot(request).await.expect("response");
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
+}
