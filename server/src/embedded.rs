@@ -328,7 +328,7 @@ impl EmbeddedPostgres {
         let mut command = Command::new(program);
         command
             .args(args)
-            .current_dir(&self.dir_or_parent())
+            .current_dir(self.dir_or_parent())
             .env("LC_ALL", "C")
             .env_remove("PGDATA")
             .env_remove("PGHOST")

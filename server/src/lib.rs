@@ -204,10 +204,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     .await;
 
     pool.close().await;
-    if let Some(cluster) = embedded.as_mut() {
-        if let Err(error) = cluster.stop().await {
-            tracing::error!(%error, "stopping the embedded database failed");
-        }
+    if let Some(cluster) = embedded.as_mut()
+        && let Err(error) = cluster.stop().await
+    {
+        tracing::error!(%error, "stopping the embedded database failed");
     }
     tracing::info!("folio stopped");
     result
