@@ -35,7 +35,10 @@ fn leptos_toml_and_cargo_metadata_agree() {
     // Keys only the running server reads; cargo-leptos warns about them.
     const RUNTIME_ONLY: [&str; 1] = ["env"];
     let mut compared = 0;
-    for (key, value) in runtime.iter().filter(|(key, _)| !RUNTIME_ONLY.contains(&key.as_str())) {
+    for (key, value) in runtime
+        .iter()
+        .filter(|(key, _)| !RUNTIME_ONLY.contains(&key.as_str()))
+    {
         let built = build
             .get(key)
             .unwrap_or_else(|| panic!("Cargo.toml's leptos metadata lacks `{key}`"));

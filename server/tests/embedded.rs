@@ -69,6 +69,16 @@ async fn first_start_creates_the_cluster_and_the_second_keeps_its_data() {
     );
 }
 
+#[test]
+fn missing_postgres_programs_name_the_package_to_install() {
+    let data = data_dir();
+    let error = EmbeddedPostgres::new(data.path(), Some(std::path::Path::new("/nonexistent/bin")))
+        .expect_err("no programs there")
+        .to_string();
+    assert!(error.contains("apt-get install postgresql"), "{error}");
+    assert!(error.contains("DATABASE_URL"), "{error}");
+}
+
 #[tokio::test]
 async fn a_cluster_found_running_is_reused_and_left_running() {
     let data = data_dir();
