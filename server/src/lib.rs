@@ -19,6 +19,7 @@ use crate::security::SecurityPolicy;
 use app::SiteAssets;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::serve::ListenerExt;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use leptos::config::LeptosOptions;
@@ -181,7 +182,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let result = async {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|source| StartError::Bind { addr, source })?;
+            .map_err(|source| StartError::Bind { addr, source })?
+            // Responses written as headers then body would otherwise wait ~40 ms for the
+            // client's delayed ACK (Nagle's algorithm) on every reused connection.
+            .tap_io(|tcp| {
+                if let Err(error) = tcp.set_nodelay(true) {
+                    tracing::debug!(%error, "cannot set TCP_NODELAY");
+                }
+            });
         tracing::info!(%addr, "folio is listening");
         println!("folio is serving on http://{addr} (public address {public_url})");
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
