@@ -9,19 +9,21 @@ pub mod db;
 pub mod embedded;
 pub mod health;
 pub mod observability;
+pub mod page_cache;
 pub mod security;
 mod statics;
 
 use crate::config::{Config, Database};
 use crate::embedded::EmbeddedPostgres;
 use crate::observability::{Metrics, REQUEST_ID};
+use crate::page_cache::PageCache;
 use crate::security::SecurityPolicy;
 use app::SiteAssets;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::serve::ListenerExt;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -43,6 +45,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     pub assets: SiteAssets,
+    /// Rendered pages for anonymous visitors; off until [`page_cache::follow_changes`] runs.
+    pub pages: Arc<PageCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -61,6 +65,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
             assets,
+            pages: Arc::new(PageCache::default()),
         }
     }
 }
@@ -101,11 +106,19 @@ pub fn router(state: AppState) -> Router {
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(2)));
 
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, generate_route_list(app::App), context, shell)
+        // Matched pages only: 404s for made-up addresses are never stored.
+        .route_layer(from_fn_with_state(
+            (state.pages.clone(), state.pool.clone()),
+            page_cache::layer,
+        ));
+
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .leptos_routes_with_context(&state, generate_route_list(app::App), context, shell)
+        .merge(pages)
         .nest_service("/pkg", statics::pkg_service(&state.leptos))
         .fallback_service(statics::public_service(&state.leptos, not_found))
         .layer(sessions)
@@ -178,6 +191,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let public_url = config.public_url.clone();
     let state = AppState::new(config, pool.clone());
     tokio::spawn(sessions_cleanup(pool.clone()));
+    tokio::spawn(page_cache::follow_changes(
+        state.pages.clone(),
+        pool.clone(),
+    ));
 
     let result = async {
         let listener = tokio::net::TcpListener::bind(addr)

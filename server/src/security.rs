@@ -24,7 +24,7 @@ pub struct SecurityPolicy {
 }
 
 /// A fresh, unguessable nonce: 128 random bits, base64.
-fn new_nonce() -> Arc<str> {
+pub(crate) fn new_nonce() -> Arc<str> {
     let bytes: [u8; 16] = rand::random();
     base64::engine::general_purpose::STANDARD
         .encode(bytes)

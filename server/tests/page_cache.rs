@@ -1,0 +1,155 @@
+//! The page cache: hits carry their own nonce, content changes (from any instance) drop pages,
+//! scheduled publications appear on time, and the owner always gets a fresh render.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, Response, header};
+use common::{body_text, config, get};
+use folio_server::{AppState, page_cache, router};
+use sqlx::PgPool;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+/// An app whose cache follows the database, once it has started listening.
+async fn cached_app(pool: &PgPool) -> axum::Router {
+    let state = AppState::new(config(), pool.clone());
+    tokio::spawn(page_cache::follow_changes(
+        state.pages.clone(),
+        pool.clone(),
+    ));
+    let app = router(state);
+    wait_for(|| {
+        let app = app.clone();
+        async move { cache_status(&app.oneshot(get("/")).await.expect("response")).is_some() }
+    })
+    .await;
+    app
+}
+
+async fn wait_for<F, Fut>(mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition().await {
+        assert!(Instant::now() < deadline, "condition not met within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn cache_status(response: &Response<Body>) -> Option<String> {
+    response
+        .headers()
+        .get("x-cache")
+        .map(|v| v.to_str().expect("ascii").to_owned())
+}
+
+fn csp_nonce(response: &Response<Body>) -> String {
+    let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ascii");
+    csp.split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .expect("nonce")
+        .to_owned()
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn a_hit_is_the_same_page_with_its_own_nonce(pool: PgPool) {
+    let app = cached_app(&pool).await;
+    let first = app.clone().oneshot(get("/")).await.expect("response");
+    let second = app.clone().oneshot(get("/")).await.expect("response");
+    assert_eq!(cache_status(&second).as_deref(), Some("hit"));
+
+    let (first_nonce, second_nonce) = (csp_nonce(&first), csp_nonce(&second));
+    assert_ne!(first_nonce, second_nonce, "a nonce is never reused");
+    let (first_html, second_html) = (body_text(first).await, body_text(second).await);
+    let scripts = second_html.matches("<script").count();
+    assert!(scripts >= 2);
+    assert_eq!(
+        second_html
+            .matches(&format!("nonce=\"{second_nonce}\""))
+            .count(),
+        scripts
+    );
+    assert_eq!(
+        first_html.replace(&first_nonce, "N"),
+        second_html.replace(&second_nonce, "N")
+    );
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn a_content_change_from_anywhere_drops_the_page(pool: PgPool) {
+    let app = cached_app(&pool).await;
+    let before = body_text(app.clone().oneshot(get("/")).await.expect("response")).await;
+    assert!(before.contains("No projects published yet."));
+
+    // Written straight to the database, as another instance would.
+    sqlx::query(
+        "insert into projects (slug, title, published_at) values ('fresh', 'Fresh work', now())",
+    )
+    .execute(&pool)
+    .await
+    .expect("insert");
+    wait_for(|| {
+        let app = app.clone();
+        async move {
+            body_text(app.oneshot(get("/")).await.expect("response"))
+                .await
+                .contains("Fresh work")
+        }
+    })
+    .await;
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn a_scheduled_project_appears_on_time(pool: PgPool) {
+    sqlx::query(
+        "insert into projects (slug, title, published_at) values ('soon', 'Launching soon', now() + interval '1500 milliseconds')",
+    )
+    .execute(&pool)
+    .await
+    .expect("insert");
+    let app = cached_app(&pool).await;
+    let early = app.clone().oneshot(get("/")).await.expect("response");
+    assert_eq!(cache_status(&early).as_deref(), Some("hit"));
+    assert!(!body_text(early).await.contains("Launching soon"));
+
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let later = body_text(app.oneshot(get("/")).await.expect("response")).await;
+    assert!(
+        later.contains("Launching soon"),
+        "no notification comes for the passing of time"
+    );
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn the_owner_is_never_served_from_the_cache(pool: PgPool) {
+    let app = cached_app(&pool).await;
+    let owner = Request::get("/")
+        .header(
+            header::COOKIE,
+            format!("{}=abc", folio_server::SESSION_COOKIE),
+        )
+        .body(Body::empty())
+        .expect("request");
+    let response = app.oneshot(owner).await.expect("response");
+    assert_eq!(cache_status(&response), None);
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn made_up_addresses_are_not_stored(pool: PgPool) {
+    let app = cached_app(&pool).await;
+    for _ in 0..2 {
+        let response = app
+            .clone()
+            .oneshot(get("/made-up-address"))
+            .await
+            .expect("response");
+        assert_eq!(response.status(), 404);
+        assert_eq!(cache_status(&response), None);
+    }
+}
