@@ -94,11 +94,14 @@ where
 {
     BoxCloneSyncService::new(service.map_response(move |response| {
         let mut response = axum::response::IntoResponse::into_response(response);
-        if response.status().is_success() && !response.headers().contains_key(header::CACHE_CONTROL)
-        {
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, cache.clone());
+        let success = response.status().is_success();
+        let headers = response.headers_mut();
+        // Each file may be answered as .br, .gz or plain: caches must key on the encoding.
+        if !headers.contains_key(header::VARY) {
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        if success && !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, cache.clone());
         }
         response
     }))

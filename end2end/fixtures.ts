@@ -1,0 +1,212 @@
+import { test as base, expect, type Locator, type Page, type Response } from '@playwright/test';
+
+/**
+ * Everything a visitor's browser complained about while a test ran.
+ *
+ * Each list holds one readable line per problem, so a failing test prints exactly what went
+ * wrong (the message and the address it came from).
+ */
+export interface Problems {
+  consoleMessages: string[];
+  pageErrors: string[];
+  failedRequests: string[];
+  errorResponses: string[];
+  cspViolations: string[];
+}
+
+/** Chromium's warning about a preloaded /pkg WASM file that nothing fetched in time. */
+const UNUSED_WASM_PRELOAD =
+  /^The resource \S+\/pkg\/[^/\s]+\.wasm was preloaded using link preload but not used within a few seconds/;
+
+/** A response status a test provokes on purpose, e.g. the 404 page. */
+interface Expected {
+  path: string;
+  status: number;
+}
+
+/**
+ * Watches pages for console errors and warnings (which includes Leptos' hydration warnings and
+ * Rust panics), uncaught exceptions, failed requests, HTTP error responses and
+ * Content-Security-Policy violations. The `guard` fixture below watches every test's `page` and
+ * fails the test if anything was recorded.
+ */
+export class PageGuard {
+  readonly problems: Problems = {
+    consoleMessages: [],
+    pageErrors: [],
+    failedRequests: [],
+    errorResponses: [],
+    cspViolations: [],
+  };
+  private readonly expected: Expected[] = [];
+  private readonly pages: Page[] = [];
+
+  /** Allows one response with `status` for `path` (and the console line Chromium logs for it). */
+  expectStatus(path: string, status: number): void {
+    this.expected.push({ path, status });
+  }
+
+  private isExpected(url: string, status: number): boolean {
+    const { pathname } = new URL(url);
+    return this.expected.some((e) => pathname === e.path && status === e.status);
+  }
+
+  /**
+   * Starts recording `page`'s problems. `scriptsDisabled` tells it the page runs without
+   * JavaScript, where Chromium refuses every script fetch, reporting it as blocked by "csp"
+   * (with or without a policy), and, a few seconds after load, warns that the preloaded WASM
+   * was never used (nothing can use it). Those two are the browser's doing, not the site's.
+   */
+  async watch(page: Page, { scriptsDisabled = false } = {}): Promise<void> {
+    this.pages.push(page);
+    const p = this.problems;
+
+    page.on('console', (message) => {
+      const type = message.type();
+      if (type !== 'error' && type !== 'warning') return;
+      const where = message.location().url;
+      // Chromium logs every error response it receives; the one a test provoked is not a problem.
+      const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(
+        message.text(),
+      );
+      if (type === 'error' && failed && where && this.isExpected(where, Number(failed[1]))) return;
+      if (scriptsDisabled && UNUSED_WASM_PRELOAD.test(message.text())) return;
+      p.consoleMessages.push(`[console.${type}] ${message.text()} (at ${where || 'unknown'})`);
+    });
+    page.on('pageerror', (error) => {
+      p.pageErrors.push(`${error.name}: ${error.message} (page ${page.url()})`);
+    });
+    page.on('requestfailed', (request) => {
+      const error = request.failure()?.errorText;
+      if (scriptsDisabled && request.resourceType() === 'script' && error === 'csp') return;
+      p.failedRequests.push(`${request.method()} ${request.url()}: ${error ?? 'failed'}`);
+    });
+    page.on('response', (response) => {
+      const status = response.status();
+      if (status >= 400 && !this.isExpected(response.url(), status)) {
+        p.errorResponses.push(`${response.request().method()} ${response.url()}: ${status}`);
+      }
+    });
+
+    // CSP violations, reported from the page through a binding that survives reloads. The init
+    // script runs in the page before its own scripts (Playwright injects it outside the page's
+    // CSP), and also keeps them on `window.__cspViolations` for anyone debugging in the page.
+    await page.exposeBinding('__folioReportCspViolation', (_source, line: string) => {
+      p.cspViolations.push(line);
+    });
+    await page.addInitScript(() => {
+      const w = window as unknown as {
+        __cspViolations: string[];
+        __folioReportCspViolation: (line: string) => void;
+      };
+      w.__cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (event) => {
+        const line =
+          `${event.effectiveDirective} blocked ${event.blockedURI || '(inline)'} ` +
+          `in ${event.documentURI}` +
+          (event.sourceFile ? ` (${event.sourceFile}:${event.lineNumber})` : '') +
+          (event.sample ? ` sample: ${event.sample}` : '');
+        w.__cspViolations.push(line);
+        w.__folioReportCspViolation(line);
+      });
+    });
+  }
+
+  /** Forgets everything recorded so far (for a test that provoked problems on purpose). */
+  reset(): void {
+    for (const list of Object.values(this.problems) as string[][]) list.length = 0;
+  }
+
+  /** Lets late problems surface: waits until each open page has loaded and gone network-idle. */
+  async settle(): Promise<void> {
+    for (const page of this.pages) {
+      if (page.isClosed() || page.url() === 'about:blank') continue;
+      await page.waitForLoadState('load');
+      await page.waitForLoadState('networkidle');
+    }
+  }
+}
+
+/**
+ * Navigates to `path` and waits until the browser has loaded the page's script and WASM from
+ * /pkg (the island loader fetches the script when the browser is first idle). Returns the
+ * page's own response.
+ */
+export async function gotoLoaded(page: Page, path: string): Promise<Response> {
+  const pkg = (ext: string) =>
+    page.waitForResponse((r) => {
+      const { pathname } = new URL(r.url());
+      return pathname.startsWith('/pkg/') && pathname.endsWith(ext);
+    });
+  const files = Promise.all([pkg('.js'), pkg('.wasm')]);
+  const response = await page.goto(path);
+  expect(response, `a response for ${path}`).not.toBeNull();
+  for (const file of await files) expect(file.ok(), `${file.url()} loads`).toBe(true);
+  return response as Response;
+}
+
+/** Navigates to `path` and waits until the WASM has loaded and the islands are live. */
+export async function gotoHydrated(page: Page, path: string): Promise<Response> {
+  const response = await gotoLoaded(page, path);
+  await waitForHydration(page);
+  return response;
+}
+
+/**
+ * Waits until the theme toggle island is hydrated, proven by behaviour rather than by timing.
+ *
+ * The server always renders the toggle unpressed; once hydrated it shows the effective theme.
+ * In a dark theme that flip is the proof. In a light theme nothing changes, so the toggle is
+ * clicked until it answers (a click before hydration does nothing), then clicked back, and a
+ * choice the probe stored is forgotten again: the page is left as the visitor would have it.
+ */
+export async function waitForHydration(page: Page): Promise<void> {
+  const toggle = themeToggle(page);
+  const dark = await page.evaluate(() => {
+    const chosen = document.documentElement.dataset.theme;
+    return chosen ? chosen === 'dark' : matchMedia('(prefers-color-scheme: dark)').matches;
+  });
+  if (dark) {
+    await expect(toggle).toHaveAttribute('aria-pressed', 'true', { timeout: 20_000 });
+    return;
+  }
+  const stored = await page.evaluate(() => localStorage.getItem('folio-theme'));
+  await expect(async () => {
+    await toggle.click();
+    await expect(toggle).toHaveAttribute('aria-pressed', 'true', { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  await toggle.click();
+  await expect(toggle).toHaveAttribute('aria-pressed', 'false');
+  if (stored === null) {
+    await page.evaluate(() => {
+      localStorage.removeItem('folio-theme');
+      delete document.documentElement.dataset.theme;
+    });
+  }
+}
+
+/** The header's theme switch, found as a visitor (and a screen reader) finds it. */
+export function themeToggle(page: Page): Locator {
+  return page.getByRole('button', { name: 'Dark theme' });
+}
+
+export const test = base.extend<{ guard: PageGuard }>({
+  guard: [
+    async ({ page, javaScriptEnabled }, use) => {
+      const guard = new PageGuard();
+      await guard.watch(page, { scriptsDisabled: javaScriptEnabled === false });
+      await use(guard);
+      await guard.settle();
+      expect(guard.problems, 'the browser reported problems').toEqual({
+        consoleMessages: [],
+        pageErrors: [],
+        failedRequests: [],
+        errorResponses: [],
+        cspViolations: [],
+      });
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };

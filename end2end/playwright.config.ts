@@ -1,0 +1,59 @@
+import { defineConfig, devices } from '@playwright/test';
+import path from 'node:path';
+
+// folio's end-to-end suite runs against the real release server (`target/release/folio`), which
+// must be built first (see scripts/lib.sh: build_release). It starts with an empty embedded
+// PostgreSQL under /tmp/folio-e2e-<port>, wiped before every run.
+const port = Number(process.env.E2E_PORT ?? 3100);
+const baseURL = `http://127.0.0.1:${port}`;
+const repoRoot = path.resolve(__dirname, '..');
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  reporter: [['list'], ['json', { outputFile: 'test-results/results.json' }]],
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+  },
+  projects: [
+    {
+      name: 'chromium',
+      use: {
+        ...devices['Desktop Chrome'],
+        launchOptions: {
+          executablePath: '/usr/bin/chromium',
+          args: [
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+          ],
+        },
+      },
+    },
+  ],
+  webServer: {
+    // Run from the repository root: the server reads ./Leptos.toml and serves target/site.
+    // `exec` lets the SIGTERM below reach folio itself, which then stops its PostgreSQL.
+    command: `bash -c 'rm -rf "$FOLIO_DATA_DIR" && exec target/release/folio'`,
+    cwd: repoRoot,
+    env: {
+      // Under /tmp: PostgreSQL runs as the `postgres` user, who may not enter the checkout.
+      FOLIO_DATA_DIR: `/tmp/folio-e2e-${port}`,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+    },
+    url: `${baseURL}/healthz`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 15_000 },
+  },
+});
