@@ -12,9 +12,9 @@ test.describe('without JavaScript', () => {
     await expect(page.getByRole('heading', { level: 1, name: 'Selected work' })).toBeVisible();
     const projects = page.getByRole('region', { name: 'Projects' });
     await expect(projects.getByRole('heading', { level: 2, name: 'Projects' })).toBeVisible();
-    // The e2e database starts empty, so the list is replaced by its empty-state text.
-    await expect(projects.getByText('No projects published yet.')).toBeVisible();
-    await expect(page.getByTestId('project-card')).toHaveCount(0);
+    // The e2e database starts empty, so folio loads its demo content: twelve published projects.
+    await expect(page.getByTestId('project-card')).toHaveCount(12);
+    await expect(projects.getByRole('heading', { level: 3, name: /tide/i })).toBeVisible();
 
     // The stylesheet applies (the light palette, since no theme was chosen)...
     await expect(page.locator('body')).toHaveCSS('background-color', 'rgb(250, 250, 247)');

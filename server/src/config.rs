@@ -55,6 +55,8 @@ pub struct Config {
     pub public_url: String,
     pub log_format: LogFormat,
     pub log_filter: String,
+    /// Load the demo content into an empty database at first start.
+    pub demo_content: bool,
     pub metrics_token: Option<String>,
     pub body_limit: usize,
     pub db_max_connections: u32,
@@ -139,7 +141,21 @@ impl Config {
             }
         };
 
+        let demo_content = match env("FOLIO_DEMO_CONTENT").filter(|v| !v.is_empty()) {
+            None => folio.demo_content.unwrap_or(true),
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(value) => {
+                return Err(ConfigError::Invalid {
+                    name: "FOLIO_DEMO_CONTENT",
+                    value,
+                    expected: "true or false",
+                });
+            }
+        };
+
         Ok(Self {
+            demo_content,
             data_dir: PathBuf::from(
                 env_or("FOLIO_DATA_DIR", folio.data_dir).unwrap_or_else(|| "data".into()),
             ),
@@ -257,6 +273,7 @@ struct FolioTable {
     postgres_bin: Option<String>,
     log_format: Option<LogFormat>,
     log_filter: Option<String>,
+    demo_content: Option<bool>,
     metrics_token: Option<String>,
     body_limit: Option<usize>,
     db_max_connections: Option<u32>,
@@ -319,6 +336,7 @@ mod tests {
             ("DATABASE_URL", "mysql://x"),
             ("FOLIO_PUBLIC_URL", "example.com/path"),
             ("FOLIO_DB_MAX_CONNECTIONS", "0"),
+            ("FOLIO_DEMO_CONTENT", "yes"),
         ] {
             let error = load(FILE, &[(name, value)]).expect_err(name).to_string();
             assert!(error.contains(name), "{error}");

@@ -11,6 +11,7 @@ pub mod health;
 pub mod observability;
 pub mod page_cache;
 pub mod security;
+pub mod seed;
 mod statics;
 
 use crate::config::{Config, Database};
@@ -151,6 +152,8 @@ pub enum StartError {
     },
     #[error("serving failed: {0}")]
     Serve(std::io::Error),
+    #[error(transparent)]
+    Seed(#[from] seed::SeedError),
 }
 
 /// The database folio runs on, and the embedded cluster behind it if there is one.
@@ -179,6 +182,9 @@ pub async fn open_database(config: &Config) -> Result<OpenDatabase, StartError> 
         }
     };
     db::migrate(&pool).await?;
+    if config.demo_content {
+        seed::demo_content(&pool).await?;
+    }
     Ok(OpenDatabase { pool, embedded })
 }
 

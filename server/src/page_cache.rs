@@ -183,8 +183,9 @@ fn respond(page: &Page, nonce: &str, status: &'static str) -> Response {
 /// When the next scheduled publication becomes visible, if one is pending.
 async fn next_scheduled_change(pool: &PgPool) -> Option<Instant> {
     let seconds: Option<f64> = sqlx::query_scalar(
-        "select extract(epoch from min(published_at) - now())::float8 \
-         from projects where published_at > now()",
+        "select extract(epoch from min(at) - now())::float8 from ( \
+             select min(published_at) as at from projects where published_at > now() \
+             union all select min(published_at) from posts where published_at > now()) next",
     )
     .fetch_one(pool)
     .await
@@ -204,15 +205,11 @@ pub async fn follow_changes(cache: Arc<PageCache>, pool: PgPool) {
                 Ok(()) => {
                     cache.set_enabled(true);
                     tracing::debug!("page cache following content changes");
-                    loop {
-                        match listener.try_recv().await {
-                            Ok(Some(notification)) => {
-                                tracing::debug!(table = notification.payload(), "content changed");
-                                cache.invalidate();
-                            }
-                            // The connection dropped: changes may have been missed.
-                            Ok(None) | Err(_) => break,
-                        }
+                    // Ends when the connection drops (`Ok(None)` or an error): changes may
+                    // have been missed, so caching stops until listening again.
+                    while let Ok(Some(notification)) = listener.try_recv().await {
+                        tracing::debug!(table = notification.payload(), "content changed");
+                        cache.invalidate();
                     }
                 }
                 Err(error) => tracing::warn!(%error, "cannot listen for content changes"),
