@@ -4,6 +4,7 @@
 //! the interactive islands in the browser: everything that is not an `#[island]` ships no code.
 //! Feature folders own their components, server functions and (behind `ssr`) their SQL.
 
+pub mod components;
 pub mod content;
 pub mod error;
 pub mod pages;
@@ -76,6 +77,11 @@ pub fn App() -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
             <a class="wordmark" href="/">"folio"</a>
+            <nav class="site-nav" aria-label="Main">
+                <a href="/projects">"Projects"</a>
+                <a href="/writing">"Writing"</a>
+                <a href="/about">"About"</a>
+            </nav>
             <theme::ThemeToggle/>
         </header>
         <Router>
@@ -84,6 +90,11 @@ pub fn App() -> impl IntoView {
                 // get the same page, and no streaming script needs to run.
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=path!("") view=pages::home::HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/projects") view=pages::projects::ProjectsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/projects/:slug") view=pages::projects::ProjectPage ssr=SsrMode::Async/>
+                    <Route path=path!("/writing") view=pages::writing::WritingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/writing/:slug") view=pages::writing::PostPage ssr=SsrMode::Async/>
+                    <Route path=path!("/about") view=pages::about::AboutPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -6,7 +6,7 @@ import { expect, gotoHydrated, gotoLoaded, test, themeToggle } from '../fixtures
 
 test('the home page loads, hydrates and is used without a single browser complaint', async ({ page }) => {
   await gotoHydrated(page, '/');
-  await expect(page.getByRole('heading', { level: 1, name: 'Selected work' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 2, name: 'Selected work' })).toBeVisible();
 
   // The toggle works by mouse and by keyboard.
   const toggle = themeToggle(page);

@@ -4,17 +4,18 @@ import { expect, test } from '../fixtures';
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
 
-  test('the home page shows its heading and the projects section', async ({ page }) => {
+  test('the home page shows who, featured work and recent writing', async ({ page }) => {
     const response = await page.goto('/');
     expect(response?.status()).toBe(200);
-    await expect(page).toHaveTitle('folio');
+    // The e2e database starts empty, so folio loads its demo content (a fictional portfolio).
+    await expect(page).toHaveTitle('Iris Kaldemaar');
 
-    await expect(page.getByRole('heading', { level: 1, name: 'Selected work' })).toBeVisible();
-    const projects = page.getByRole('region', { name: 'Projects' });
-    await expect(projects.getByRole('heading', { level: 2, name: 'Projects' })).toBeVisible();
-    // The e2e database starts empty, so folio loads its demo content: twelve published projects.
-    await expect(page.getByTestId('project-card')).toHaveCount(12);
-    await expect(projects.getByRole('heading', { level: 3, name: /tide/i })).toBeVisible();
+    await expect(page.getByRole('heading', { level: 1 })).toHaveCount(1);
+    const work = page.getByRole('region', { name: 'Selected work' });
+    await expect(work.getByTestId('project-card')).toHaveCount(4);
+    await expect(work.getByRole('link', { name: /tide/i })).toBeVisible();
+    const writing = page.getByRole('region', { name: 'Recent writing' });
+    await expect(writing.getByTestId('post-item')).toHaveCount(3);
 
     // The stylesheet applies (the light palette, since no theme was chosen)...
     await expect(page.locator('body')).toHaveCSS('background-color', 'rgb(250, 250, 247)');
@@ -32,6 +33,6 @@ test.describe('without JavaScript', () => {
     await expect(notFound.getByRole('heading', { level: 1, name: 'Page not found' })).toBeVisible();
     await notFound.getByRole('link', { name: 'Back to the home page' }).click();
     await expect(page).toHaveURL('/');
-    await expect(page.getByRole('heading', { level: 1, name: 'Selected work' })).toBeVisible();
+    await expect(page.getByRole('heading', { level: 2, name: 'Selected work' })).toBeVisible();
   });
 });

@@ -128,6 +128,18 @@ async fn readyz_follows_the_database_down_and_up() {
         StatusCode::OK,
         "the process itself is still alive"
     );
+    // A server function whose query fails answers with the generic error, never driver text.
+    let failed = app
+        .clone()
+        .oneshot(get("/api/projects/featured"))
+        .await
+        .expect("response");
+    assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = body_text(failed).await;
+    assert!(body.contains("Internal"), "{body}");
+    for leak in ["sqlx", "socket", "postgres", "connection", "No such file"] {
+        assert!(!body.contains(leak), "{leak} leaked: {body}");
+    }
 
     cluster.start().await.expect("restart");
     let back = app.oneshot(get("/readyz")).await.expect("response");

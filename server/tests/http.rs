@@ -15,26 +15,35 @@ fn app(pool: PgPool) -> axum::Router {
     router(AppState::new(config(), pool))
 }
 
-/// Two published projects and one draft.
+/// Two published projects (one featured), one draft, one scheduled.
 async fn seed(pool: &PgPool) {
     sqlx::query(
-        "insert into projects (slug, title, summary, year, sort_order, published_at) values
-            ('tide-tables', 'Tide tables for sailors', 'Offline tide predictions.', 2024, 1, now()),
-            ('quiet-ledger', 'Quiet ledger', 'Bookkeeping without the noise.', 2023, 2, now() - interval '1 day'),
-            ('secret-draft', 'Unfinished draft', 'Not ready.', 2025, 0, null),
-            ('next-week', 'Scheduled launch', 'Goes out next week.', 2025, 0, now() + interval '7 days')",
+        "insert into projects (slug, title, summary, body, year, tags, featured, sort_order, published_at) values
+            ('tide-tables', 'Tide tables for sailors', 'Offline tide predictions.',
+             '## Overview\n\nHarmonic constants, computed **offline**.\n\n<script>alert(1)</script>',
+             2024, '{offline,data-viz}', true, 1, now()),
+            ('quiet-ledger', 'Quiet ledger', 'Bookkeeping without the noise.', 'Reconciliation.', 2023,
+             '{finance}', false, 2, now() - interval '1 day'),
+            ('secret-draft', 'Unfinished draft', 'Not ready.', '', 2025, '{offline}', true, 0, null),
+            ('next-week', 'Scheduled launch', 'Goes out next week.', '', 2025, '{offline}', true, 0,
+             now() + interval '7 days')",
     )
     .execute(pool)
     .await
     .expect("seed projects");
 }
 
+async fn page(pool: &PgPool, uri: &str) -> (StatusCode, String) {
+    let response = app(pool.clone()).oneshot(get(uri)).await.expect("response");
+    let status = response.status();
+    (status, body_text(response).await)
+}
+
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
-async fn home_lists_published_projects_in_order(pool: PgPool) {
+async fn the_projects_index_lists_published_projects_in_order(pool: PgPool) {
     seed(&pool).await;
-    let response = app(pool).oneshot(get("/")).await.expect("response");
-    assert_eq!(response.status(), StatusCode::OK);
-    let html = body_text(response).await;
+    let (status, html) = page(&pool, "/projects").await;
+    assert_eq!(status, StatusCode::OK);
     let first = html
         .find("Tide tables for sailors")
         .expect("first project shown");
@@ -49,19 +58,144 @@ async fn home_lists_published_projects_in_order(pool: PgPool) {
         "scheduled projects wait for their time"
     );
     assert_eq!(html.matches("data-testid=\"project-card\"").count(), 2);
+    assert!(html.contains("2 projects"));
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn the_home_page_shows_featured_work_only(pool: PgPool) {
+    seed(&pool).await;
+    let (status, html) = page(&pool, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Tide tables for sailors"));
+    assert!(!html.contains("Quiet ledger"), "not featured");
+    assert!(!html.contains("Unfinished draft") && !html.contains("Scheduled launch"));
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn tags_and_search_filter_the_index(pool: PgPool) {
+    seed(&pool).await;
+    let (_, by_tag) = page(&pool, "/projects?tag=finance").await;
+    assert!(by_tag.contains("Quiet ledger") && !by_tag.contains("Tide tables"));
+    assert!(by_tag.contains("1 project matches"));
+    // Full text, stemmed ("predictions" matches "prediction"), across summary and body.
+    let (_, by_text) = page(&pool, "/projects?q=prediction").await;
+    assert!(
+        by_text.contains("Tide tables") && !by_text.contains("Quiet ledger"),
+        "{by_text}"
+    );
+    let (_, by_body) = page(&pool, "/projects?q=reconciliation").await;
+    assert!(by_body.contains("Quiet ledger") && !by_body.contains("Tide tables"));
+    let (_, nothing) = page(&pool, "/projects?q=zeppelin&tag=offline").await;
+    assert!(nothing.contains("No projects match."));
+    // Hostile text is just text.
+    let (status, hostile) = page(
+        &pool,
+        "/projects?q=%27%3B%20drop%20table%20projects%3B%20--%20%3Cscript%3E",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !hostile.contains("<script>"),
+        "the search box echoes escaped text"
+    );
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn bad_page_numbers_are_a_clear_400_never_a_500(pool: PgPool) {
+    seed(&pool).await;
+    for uri in [
+        "/projects?page=0",
+        "/projects?page=-1",
+        "/projects?page=abc",
+        "/projects?page=99999999999999999999",
+        "/projects?page=2",
+        "/writing?page=0",
+        "/writing?page=7",
+    ] {
+        let (status, html) = page(&pool, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(html.contains("page"), "{uri}: {html}");
+    }
+    let (status, _) = page(&pool, "/projects?page=1").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = page(&pool, &format!("/projects?q={}", "x".repeat(101))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn a_case_study_renders_its_sanitized_markdown(pool: PgPool) {
+    seed(&pool).await;
+    let (status, html) = page(&pool, "/projects/tide-tables").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("<title>Tide tables for sailors</title>"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"overview\""), "headings get anchors");
+    assert!(html.contains("<strong>offline</strong>"));
+    assert!(
+        !html.contains("<script>alert"),
+        "raw HTML in a body never runs"
+    );
+    for hidden in [
+        "/projects/secret-draft",
+        "/projects/next-week",
+        "/projects/no-such-project",
+    ] {
+        let (status, html) = page(&pool, hidden).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{hidden}");
+        assert!(html.contains("Page not found"));
+    }
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn the_demo_site_has_every_page(pool: PgPool) {
+    folio_server::seed::demo_content(&pool)
+        .await
+        .expect("demo content");
+    let (_, home) = page(&pool, "/").await;
+    assert!(home.contains("Iris Kaldemaar"));
+    assert!(
+        home.matches("data-testid=\"post-item\"").count() == 3,
+        "three recent posts"
+    );
+    let (status, writing) = page(&pool, "/writing").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(writing.matches("data-testid=\"post-item\"").count(), 4);
+    let slug: String =
+        sqlx::query_scalar("select slug from posts order by published_at desc limit 1")
+            .fetch_one(&pool)
+            .await
+            .expect("a post");
+    let (status, post) = page(&pool, &format!("/writing/{slug}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(post.contains("data-testid=\"post\""));
+    let (status, about) = page(&pool, "/about").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(about.contains("data-testid=\"timeline\"") && about.contains("Experience"));
+    let (_, second_page) = page(&pool, "/projects?page=2").await;
+    assert_eq!(
+        second_page.matches("data-testid=\"project-card\"").count(),
+        3,
+        "12 projects, 9 a page"
+    );
+    assert!(second_page.contains("Page 2 of 2"));
 }
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn an_empty_site_says_so(pool: PgPool) {
-    let html = body_text(app(pool).oneshot(get("/")).await.expect("response")).await;
+    let (status, html) = page(&pool, "/projects").await;
+    assert_eq!(status, StatusCode::OK);
     assert!(html.contains("No projects published yet."));
+    let (status, _) = page(&pool, "/").await;
+    assert_eq!(status, StatusCode::OK, "no profile yet is not an error");
 }
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn the_server_function_answers_with_json(pool: PgPool) {
     seed(&pool).await;
     let response = app(pool)
-        .oneshot(get("/api/projects/list"))
+        .oneshot(get("/api/projects/featured"))
         .await
         .expect("response");
     assert_eq!(response.status(), StatusCode::OK);
@@ -72,7 +206,7 @@ async fn the_server_function_answers_with_json(pool: PgPool) {
         .iter()
         .map(|p| p["slug"].as_str().expect("slug"))
         .collect();
-    assert_eq!(slugs, ["tide-tables", "quiet-ledger"]);
+    assert_eq!(slugs, ["tide-tables"]);
 }
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
@@ -90,7 +224,7 @@ async fn unknown_paths_get_the_404_page(pool: PgPool) {
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn a_ten_megabyte_body_is_refused_before_it_is_read(pool: PgPool) {
     let body = vec![b'x'; 10 * 1024 * 1024];
-    let request = Request::post("/api/projects/list")
+    let request = Request::post("/api/projects/featured")
         .header(header::ORIGIN, "http://127.0.0.1:3000")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::CONTENT_LENGTH, body.len())
@@ -106,7 +240,7 @@ async fn cross_origin_posts_are_refused(pool: PgPool) {
         ("origin", "https://evil.example"),
         ("sec-fetch-site", "cross-site"),
     ] {
-        let request = Request::post("/api/projects/list")
+        let request = Request::post("/api/projects/featured")
             .header(name, value)
             .body(Body::empty())
             .expect("request");
@@ -114,7 +248,7 @@ async fn cross_origin_posts_are_refused(pool: PgPool) {
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
     }
     // Without either header a browser is not vouching for the request: refused too.
-    let bare = Request::post("/api/projects/list")
+    let bare = Request::post("/api/projects/featured")
         .body(Body::empty())
         .expect("request");
     let response = app(pool).oneshot(bare).await.expect("response");

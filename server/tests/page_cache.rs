@@ -84,7 +84,13 @@ async fn a_hit_is_the_same_page_with_its_own_nonce(pool: PgPool) {
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn a_content_change_from_anywhere_drops_the_page(pool: PgPool) {
     let app = cached_app(&pool).await;
-    let before = body_text(app.clone().oneshot(get("/")).await.expect("response")).await;
+    let before = body_text(
+        app.clone()
+            .oneshot(get("/projects"))
+            .await
+            .expect("response"),
+    )
+    .await;
     assert!(before.contains("No projects published yet."));
 
     // Written straight to the database, as another instance would.
@@ -97,7 +103,7 @@ async fn a_content_change_from_anywhere_drops_the_page(pool: PgPool) {
     wait_for(|| {
         let app = app.clone();
         async move {
-            body_text(app.oneshot(get("/")).await.expect("response"))
+            body_text(app.oneshot(get("/projects")).await.expect("response"))
                 .await
                 .contains("Fresh work")
         }
@@ -114,12 +120,20 @@ async fn a_scheduled_project_appears_on_time(pool: PgPool) {
     .await
     .expect("insert");
     let app = cached_app(&pool).await;
-    let early = app.clone().oneshot(get("/")).await.expect("response");
+    app.clone()
+        .oneshot(get("/projects"))
+        .await
+        .expect("response");
+    let early = app
+        .clone()
+        .oneshot(get("/projects"))
+        .await
+        .expect("response");
     assert_eq!(cache_status(&early).as_deref(), Some("hit"));
     assert!(!body_text(early).await.contains("Launching soon"));
 
     tokio::time::sleep(Duration::from_millis(1600)).await;
-    let later = body_text(app.oneshot(get("/")).await.expect("response")).await;
+    let later = body_text(app.oneshot(get("/projects")).await.expect("response")).await;
     assert!(
         later.contains("Launching soon"),
         "no notification comes for the passing of time"

@@ -7,7 +7,7 @@
 //!
 //! What belongs here is turning text into HTML. Storing the text, caching whole pages and laying
 //! them out belong to the feature that owns the text. The token colours live in
-//! `style/highlight.css`, written by hand for the `hl-` classes this module emits.
+//! the highlighting section of `style/main.css`, written by hand for the `hl-` classes emitted here.
 //!
 //! Nothing here may reach the WASM build: the parser, the grammars and the sanitizer would add
 //! megabytes to it, and the browser never renders Markdown.

@@ -1,55 +1,70 @@
-//! The home page.
+//! The home page: who, featured work, recent writing, how to get in touch.
 
-use crate::content::projects::{ProjectCard, list_projects};
+use crate::components::{ErrorNotice, ProjectGrid};
+use crate::content::posts::recent_posts;
+use crate::content::profile::get_profile;
+use crate::content::projects::featured_projects;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let projects = Resource::new_blocking(|| (), |()| list_projects());
+    let data = Resource::new_blocking(
+        || (),
+        |()| async {
+            (
+                get_profile().await,
+                featured_projects().await,
+                recent_posts().await,
+            )
+        },
+    );
 
     view! {
-        <Title text="folio"/>
-        <section class="hero" aria-labelledby="hero-title">
-            <h1 id="hero-title">"Selected work"</h1>
-        </section>
-        <section aria-labelledby="projects-title">
-            <h2 id="projects-title">"Projects"</h2>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match projects.await {
-                        Ok(list) => view! { <ProjectList projects=list/> }.into_any(),
-                        Err(error) => view! {
-                            <p role="alert" class="error">{error.to_string()}</p>
-                        }
-                        .into_any(),
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let (profile, featured, posts) = data.await;
+                let (profile, featured, posts) = match (profile, featured, posts) {
+                    (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                        return view! { <ErrorNotice error=e/> }.into_any();
                     }
-                })}
-            </Suspense>
-        </section>
+                };
+                let contact = profile.links.iter().find(|l| l.url.starts_with("mailto:")).cloned();
+                view! {
+                    <Title text=profile.name.clone()/>
+                    <Meta name="description" content=profile.bio_short.clone()/>
+                    <section class="hero" aria-labelledby="hero-title">
+                        <p class="eyebrow">{profile.name.clone()}</p>
+                        <h1 id="hero-title">{profile.headline.clone()}</h1>
+                        <p class="lede">{profile.bio_short.clone()}</p>
+                        {(!profile.availability.is_empty()).then(|| view! {
+                            <p class="availability">{profile.availability.clone()}</p>
+                        })}
+                    </section>
+                    <section aria-labelledby="work-title">
+                        <div class="section-head">
+                            <h2 id="work-title">"Selected work"</h2>
+                            <a href="/projects">"All projects"</a>
+                        </div>
+                        <ProjectGrid projects=featured eager=true/>
+                    </section>
+                    <section aria-labelledby="writing-title">
+                        <div class="section-head">
+                            <h2 id="writing-title">"Recent writing"</h2>
+                            <a href="/writing">"All writing"</a>
+                        </div>
+                        <crate::pages::writing::PostItems posts=posts/>
+                    </section>
+                    {contact.map(|link| view! {
+                        <section class="contact-call" aria-labelledby="contact-title">
+                            <h2 id="contact-title">"Have a project in mind?"</h2>
+                            <p><a class="button" href=link.url>"Write to me"</a></p>
+                        </section>
+                    })}
+                }
+                .into_any()
+            })}
+        </Suspense>
     }
-}
-
-#[component]
-fn ProjectList(projects: Vec<ProjectCard>) -> impl IntoView {
-    if projects.is_empty() {
-        return view! { <p class="empty">"No projects published yet."</p> }.into_any();
-    }
-    view! {
-        <ul class="project-list" data-testid="project-list">
-            {projects
-                .into_iter()
-                .map(|project| {
-                    view! {
-                        <li class="project-card" data-testid="project-card">
-                            <h3>{project.title}</h3>
-                            <p>{project.summary}</p>
-                            {project.year.map(|year| view! { <p class="meta">{year}</p> })}
-                        </li>
-                    }
-                })
-                .collect_view()}
-        </ul>
-    }
-    .into_any()
 }

@@ -1,0 +1,89 @@
+//! Pieces several pages share: cards, pagination, error states.
+
+use crate::content::Page;
+use crate::content::projects::ProjectCard;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// Cover images are 16:10 drawings; the size is given so nothing shifts while they load.
+const COVER_WIDTH: u32 = 1600;
+const COVER_HEIGHT: u32 = 1000;
+
+/// A grid of project cards, each a link to its case study.
+#[component]
+pub fn ProjectGrid(projects: Vec<ProjectCard>, #[prop(optional)] eager: bool) -> impl IntoView {
+    view! {
+        <ul class="project-grid" data-testid="project-list">
+            {projects
+                .into_iter()
+                .enumerate()
+                .map(|(index, project)| {
+                    let href = format!("/projects/{}", project.slug);
+                    // The first covers are above the fold on most screens: load them at once.
+                    let loading = if eager && index < 2 { "eager" } else { "lazy" };
+                    view! {
+                        <li class="project-card" data-testid="project-card">
+                            {project.cover.map(|src| view! {
+                                <img
+                                    src=src
+                                    alt=project.cover_alt
+                                    width=COVER_WIDTH
+                                    height=COVER_HEIGHT
+                                    loading=loading
+                                    decoding="async"
+                                />
+                            })}
+                            <h3><a href=href>{project.title}</a></h3>
+                            <p>{project.summary}</p>
+                            <p class="meta">
+                                {project.year.map(|y| view! { <span>{y}</span> })}
+                                {project.tags.into_iter().map(|t| view! { <span class="tag">{t}</span> }).collect_view()}
+                            </p>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+/// Previous / next links and "page N of M"; `href(n)` builds page n's address.
+#[component]
+pub fn Pagination(page: Page, href: impl Fn(u32) -> String + 'static) -> impl IntoView {
+    (page.count > 1).then(|| {
+        let previous = (page.number > 1).then(|| href(page.number - 1));
+        let next = (page.number < page.count).then(|| href(page.number + 1));
+        view! {
+            <nav class="pagination" aria-label="Pages">
+                {previous.map(|h| view! { <a href=h rel="prev">"Newer"</a> })}
+                <span aria-current="page">{format!("Page {} of {}", page.number, page.count)}</span>
+                {next.map(|h| view! { <a href=h rel="next">"Older"</a> })}
+            </nav>
+        }
+    })
+}
+
+/// An error as a page section, answered with the error's status code.
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = http::StatusCode::from_u16(error.status_code())
+    {
+        response.set_status(status);
+    }
+    if error == AppError::NotFound {
+        return view! { <crate::pages::not_found::NotFound/> }.into_any();
+    }
+    let message = match &error {
+        AppError::Invalid { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    view! {
+        <section class="notice" data-testid="error">
+            <h1>"That didn't work"</h1>
+            <p role="alert">{message}</p>
+        </section>
+    }
+    .into_any()
+}

@@ -1,0 +1,63 @@
+//! About: the long bio, experience and skills.
+
+use crate::components::ErrorNotice;
+use crate::content::profile::get_profile;
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+
+#[component]
+pub fn AboutPage() -> impl IntoView {
+    let profile = Resource::new_blocking(|| (), |()| get_profile());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match profile.await {
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    Ok(p) => view! {
+                        <Title text=format!("About {}", p.name)/>
+                        <Meta name="description" content=p.bio_short.clone()/>
+                        <h1>{format!("About {}", p.name)}</h1>
+                        <div class="prose" inner_html=p.bio_html.clone()></div>
+                        <section aria-labelledby="experience-title">
+                            <h2 id="experience-title">"Experience"</h2>
+                            <ol class="timeline" data-testid="timeline">
+                                {p.experience.into_iter().map(|job| view! {
+                                    <li>
+                                        <h3>{job.role}<span class="at">{format!(" · {}", job.organisation)}</span></h3>
+                                        <p class="meta">
+                                            <time datetime=job.start.clone()>{job.start.clone()}</time>
+                                            " – "
+                                            {match job.end {
+                                                Some(end) => view! { <time datetime=end.clone()>{end.clone()}</time> }.into_any(),
+                                                None => "present".into_any(),
+                                            }}
+                                        </p>
+                                        <p>{job.summary}</p>
+                                    </li>
+                                }).collect_view()}
+                            </ol>
+                        </section>
+                        <section aria-labelledby="skills-title">
+                            <h2 id="skills-title">"Skills"</h2>
+                            <dl class="skills">
+                                {p.skills.into_iter().map(|group| view! {
+                                    <dt>{group.category}</dt>
+                                    <dd>{group.names.join(", ")}</dd>
+                                }).collect_view()}
+                            </dl>
+                        </section>
+                        {(!p.links.is_empty()).then(|| view! {
+                            <section aria-labelledby="links-title">
+                                <h2 id="links-title">"Elsewhere"</h2>
+                                <ul class="links">
+                                    {p.links.iter().map(|l| view! { <li><a href=l.url.clone()>{l.label.clone()}</a></li> }).collect_view()}
+                                </ul>
+                            </section>
+                        })}
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
