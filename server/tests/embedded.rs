@@ -195,6 +195,72 @@ async fn the_binary_shuts_down_cleanly_on_sigterm() {
     );
 }
 
+/// With `FOLIO_LOG_FORMAT=json`, each request is one JSON line naming its route, status and id.
+#[tokio::test]
+async fn the_binary_logs_one_json_line_per_request() {
+    use tokio::io::AsyncBufReadExt;
+    let data = data_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+        .current_dir(workspace_root())
+        .env("FOLIO_DATA_DIR", data.path())
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_HASH_FILES", "false")
+        .env("FOLIO_LOG_FORMAT", "json")
+        .env("FOLIO_DEMO_CONTENT", "false")
+        .env("RUST_LOG", "info")
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn folio");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "folio did not start within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(http_status(port, "/readyz").await, 200);
+
+    let request_line = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(line) = lines.next_line().await.expect("read") {
+            if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
+                && json["route"] == "/readyz"
+            {
+                return json;
+            }
+        }
+        panic!("no request line before the output ended");
+    })
+    .await
+    .expect("a request line within 10 s");
+    assert_eq!(request_line["status"], 200);
+    assert_eq!(request_line["method"], "GET");
+    assert!(request_line["latency_ms"].is_number());
+    assert_eq!(
+        request_line["request_id"].as_str().map(str::len),
+        Some(36),
+        "a UUID"
+    );
+
+    let pid =
+        nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid fits"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits within 30 s")
+        .expect("wait");
+    assert!(exit.success());
+}
+
 /// A minimal HTTP/1.1 GET, enough to read a status line.
 async fn http_status(port: u16, path: &str) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -338,6 +338,24 @@ async fn pages_carry_a_strict_csp_whose_nonce_is_on_every_script(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn https_sites_send_hsts(pool: PgPool) {
+    let path = common::workspace_root().join("Leptos.toml");
+    let text = std::fs::read_to_string(&path).expect("Leptos.toml");
+    let config = folio_server::config::Config::from_parts(&path, &text, |name| {
+        (name == "FOLIO_PUBLIC_URL").then(|| "https://folio.example".to_owned())
+    })
+    .expect("config");
+    let response = router(AppState::new(config, pool))
+        .oneshot(get("/healthz"))
+        .await
+        .expect("response");
+    let hsts = response.headers()[header::STRICT_TRANSPORT_SECURITY]
+        .to_str()
+        .expect("ascii");
+    assert!(hsts.starts_with("max-age=63072000"), "{hsts}");
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn each_response_gets_its_own_nonce_and_request_id(pool: PgPool) {
     let app = app(pool);
     let a = app.clone().oneshot(get("/")).await.expect("response");
