@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use common::{body_text, config, get, processes_mentioning, workspace_root};
 use folio_server::embedded::EmbeddedPostgres;
 use folio_server::{AppState, db, router};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
@@ -148,37 +149,38 @@ async fn readyz_follows_the_database_down_and_up() {
     cluster.stop().await.expect("stop");
 }
 
-/// The real binary: starts its cluster, serves, and on SIGTERM stops everything it started.
-#[tokio::test]
-async fn the_binary_shuts_down_cleanly_on_sigterm() {
-    let data = data_dir();
+/// The real binary on a free port with its own data folder, once it accepts connections.
+async fn start_folio(data: &Path, env: &[(&str, &str)]) -> (tokio::process::Child, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("free port")
         .local_addr()
         .expect("addr")
         .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_folio"))
         .current_dir(workspace_root())
-        .env("FOLIO_DATA_DIR", data.path())
+        .env("FOLIO_DATA_DIR", data)
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_HASH_FILES", "false")
-        .env_remove("DATABASE_URL")
         .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
+        .env_remove("DATABASE_URL")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
         .spawn()
         .expect("spawn folio");
-
     let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        let probe = tokio::net::TcpStream::connect(("127.0.0.1", port)).await;
-        if probe.is_ok() {
-            break http_status(port, "/readyz").await;
-        }
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
         assert!(Instant::now() < deadline, "folio did not start within 60 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert_eq!(status, 200);
+    }
+    (child, port)
+}
 
+/// Sends SIGTERM and waits for a clean exit.
+async fn terminate(mut child: tokio::process::Child) {
     let pid =
         nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid fits"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
@@ -187,6 +189,15 @@ async fn the_binary_shuts_down_cleanly_on_sigterm() {
         .expect("exits within 30 s")
         .expect("wait");
     assert!(exit.success(), "clean exit: {exit}");
+}
+
+/// The real binary: starts its cluster, serves, and on SIGTERM stops everything it started.
+#[tokio::test]
+async fn the_binary_shuts_down_cleanly_on_sigterm() {
+    let data = data_dir();
+    let (child, port) = start_folio(data.path(), &[]).await;
+    assert_eq!(http_status(port, "/readyz").await, 200);
+    terminate(child).await;
     let dir = data.path().join("postgres").to_string_lossy().into_owned();
     assert_eq!(
         processes_mentioning(&dir),
@@ -200,34 +211,13 @@ async fn the_binary_shuts_down_cleanly_on_sigterm() {
 async fn the_binary_logs_one_json_line_per_request() {
     use tokio::io::AsyncBufReadExt;
     let data = data_dir();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_folio"))
-        .current_dir(workspace_root())
-        .env("FOLIO_DATA_DIR", data.path())
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEPTOS_HASH_FILES", "false")
-        .env("FOLIO_LOG_FORMAT", "json")
-        .env("FOLIO_DEMO_CONTENT", "false")
-        .env("RUST_LOG", "info")
-        .env_remove("DATABASE_URL")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn folio");
+    let env = [
+        ("FOLIO_LOG_FORMAT", "json"),
+        ("FOLIO_DEMO_CONTENT", "false"),
+        ("RUST_LOG", "info"),
+    ];
+    let (mut child, port) = start_folio(data.path(), &env).await;
     let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "folio did not start within 60 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     assert_eq!(http_status(port, "/readyz").await, 200);
 
     let request_line = tokio::time::timeout(Duration::from_secs(10), async {
@@ -250,15 +240,9 @@ async fn the_binary_logs_one_json_line_per_request() {
         Some(36),
         "a UUID"
     );
-
-    let pid =
-        nix::unistd::Pid::from_raw(i32::try_from(child.id().expect("pid")).expect("pid fits"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
-    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("exits within 30 s")
-        .expect("wait");
-    assert!(exit.success());
+    // Keep reading so the server never blocks on a full pipe while it shuts down.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    terminate(child).await;
 }
 
 /// A minimal HTTP/1.1 GET, enough to read a status line.
