@@ -396,7 +396,7 @@ def start_nginx(children: Children, nginx: str, tmp: Path, port: int, home: byte
     www = tmp / "www"
     www.mkdir()
     (www / "index.html").write_bytes(home)
-    shutil.copy(SITE / "robots.txt", www / "robots.txt")
+    shutil.copy(SITE / "favicon.svg", www / "favicon.svg")
     user = "user root;" if os.geteuid() == 0 else ""
     conf = tmp / "nginx.conf"
     conf.write_text(NGINX_CONF.format(user=user, tmp=tmp, host=HOST, port=port))
@@ -724,7 +724,7 @@ def main() -> int:
         report["published_projects"] = int(r.stdout.strip()) if r and r.returncode == 0 and r.stdout.strip().isdigit() else None
 
         # A few requests, then idle memory.
-        for path in ("/", "/robots.txt", "/", "/healthz", "/"):
+        for path in ("/", "/favicon.svg", "/", "/healthz", "/"):
             status, _, _ = http_get(port, path)
             if status != 200:
                 raise BenchError(f"GET {path} answered {status}")
@@ -741,8 +741,8 @@ def main() -> int:
         if len(nginx_home) != len(home):
             raise BenchError(f"nginx serves {len(nginx_home)} bytes for / but folio served {len(home)}")
 
-        targets = [("folio", port, "/"), ("nginx", nginx_port, "/"), ("folio", port, "/robots.txt"),
-                   ("nginx", nginx_port, "/robots.txt")]
+        targets = [("folio", port, "/"), ("nginx", nginx_port, "/"), ("folio", port, "/favicon.svg"),
+                   ("nginx", nginx_port, "/favicon.svg")]
         sampler = RssSampler(proc.pid)
         sampler.start()
         load = []
@@ -776,7 +776,7 @@ def main() -> int:
         report["load"] = load
         report["vs_nginx"] = []
         for c in conns:
-            for path in ("/", "/robots.txt"):
+            for path in ("/", "/favicon.svg"):
                 f = next(x for x in load if x["server"] == "folio" and x["path"] == path and x["connections"] == c)
                 n = next(x for x in load if x["server"] == "nginx" and x["path"] == path and x["connections"] == c)
                 report["vs_nginx"].append({"path": path, "connections": c, "folio_rps": f["result"]["rps"],

@@ -48,6 +48,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <theme::ThemeScript/>
                 <link rel="stylesheet" href=stylesheet/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="alternate" type="application/atom+xml" href="/feed.xml" title="Writing"/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod db;
 pub mod embedded;
+pub mod feeds;
 pub mod health;
 pub mod observability;
 pub mod page_cache;
@@ -119,6 +120,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/sitemap.xml", get(feeds::sitemap))
+        .route("/feed.xml", get(feeds::atom))
+        .route("/robots.txt", get(feeds::robots))
         .merge(pages)
         .nest_service("/pkg", statics::pkg_service(&state.leptos))
         .fallback_service(statics::public_service(&state.leptos, not_found))
