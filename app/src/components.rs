@@ -10,8 +10,15 @@ const COVER_WIDTH: u32 = 1600;
 const COVER_HEIGHT: u32 = 1000;
 
 /// A grid of project cards, each a link to its case study.
+///
+/// `top_level` cards sit directly under the page's `<h1>` and so title themselves with `<h2>`;
+/// otherwise they sit in a titled section and use `<h3>`, keeping the heading order unbroken.
 #[component]
-pub fn ProjectGrid(projects: Vec<ProjectCard>, #[prop(optional)] eager: bool) -> impl IntoView {
+pub fn ProjectGrid(
+    projects: Vec<ProjectCard>,
+    #[prop(optional)] eager: bool,
+    #[prop(optional)] top_level: bool,
+) -> impl IntoView {
     view! {
         <ul class="project-grid" data-testid="project-list">
             {projects
@@ -19,8 +26,16 @@ pub fn ProjectGrid(projects: Vec<ProjectCard>, #[prop(optional)] eager: bool) ->
                 .enumerate()
                 .map(|(index, project)| {
                     let href = format!("/projects/{}", project.slug);
-                    // The first covers are above the fold on most screens: load them at once.
+                    // The first covers are above the fold on most screens: load them at once,
+                    // the very first (usually the largest paint) ahead of everything else.
                     let loading = if eager && index < 2 { "eager" } else { "lazy" };
+                    let priority = (eager && index == 0).then_some("high");
+                    let title = view! { <a href=href>{project.title}</a> };
+                    let title = if top_level {
+                        view! { <h2>{title}</h2> }.into_any()
+                    } else {
+                        view! { <h3>{title}</h3> }.into_any()
+                    };
                     view! {
                         <li class="project-card" data-testid="project-card">
                             {project.cover.map(|src| view! {
@@ -30,10 +45,11 @@ pub fn ProjectGrid(projects: Vec<ProjectCard>, #[prop(optional)] eager: bool) ->
                                     width=COVER_WIDTH
                                     height=COVER_HEIGHT
                                     loading=loading
+                                    fetchpriority=priority
                                     decoding="async"
                                 />
                             })}
-                            <h3><a href=href>{project.title}</a></h3>
+                            {title}
                             <p>{project.summary}</p>
                             <p class="meta">
                                 {project.year.map(|y| view! { <span>{y}</span> })}

@@ -89,7 +89,7 @@ pub fn ProjectsPage() -> impl IntoView {
                                 }).collect_view()}
                             </nav>
                             <p class="result-count" role="status" data-testid="result-count">{summary}</p>
-                            <ProjectGrid projects=found.items eager=true/>
+                            <ProjectGrid projects=found.items eager=true top_level=true/>
                             <Pagination
                                 page=found.page
                                 href=move |n| index_href(tag_for_pages.as_deref(), q_for_pages.as_deref(), Some(n))
