@@ -60,7 +60,10 @@ async fn the_projects_index_lists_published_projects_in_order(pool: PgPool) {
     assert_eq!(html.matches("data-testid=\"project-card\"").count(), 2);
     assert!(html.contains("2 projects"));
     // Cards sit right under the page's h1 here, so they are h2s: no level is skipped.
-    assert!(html.contains("<h2><a href=\"/projects/tide-tables\">"), "{html}");
+    assert!(
+        html.contains("<h2><a href=\"/projects/tide-tables\">"),
+        "{html}"
+    );
     assert!(!html.contains("<h3>"), "{html}");
 }
 
