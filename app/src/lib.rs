@@ -8,6 +8,7 @@ pub mod components;
 pub mod content;
 pub mod error;
 pub mod pages;
+pub mod seo;
 pub mod theme;
 
 use leptos::prelude::*;
@@ -23,6 +24,8 @@ use leptos_router::{
 pub struct SiteAssets {
     /// Address of the stylesheet, with its content hash when the build hashed it.
     pub stylesheet: String,
+    /// The public origin (`https://example.com`) that absolute links are built on.
+    pub origin: String,
 }
 
 /// The per-response CSP nonce, put into the request's extensions by the server's security

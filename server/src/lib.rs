@@ -60,7 +60,7 @@ impl FromRef<AppState> for LeptosOptions {
 impl AppState {
     /// State for a configuration and an open, migrated pool.
     pub fn new(config: Config, pool: PgPool) -> Self {
-        let assets = statics::site_assets(&config.leptos);
+        let assets = statics::site_assets(&config.leptos, &config.public_url);
         Self {
             leptos: config.leptos.clone(),
             pool,

@@ -23,8 +23,9 @@ const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=3153600
 /// Public files keep their names across releases: cache briefly.
 const SHORT: HeaderValue = HeaderValue::from_static("public, max-age=3600");
 
-/// The stylesheet's address, with the content hash cargo-leptos recorded in its hash file.
-pub fn site_assets(options: &LeptosOptions) -> SiteAssets {
+/// The stylesheet's address (with the content hash cargo-leptos recorded in its hash file) and
+/// the public origin.
+pub fn site_assets(options: &LeptosOptions, origin: &str) -> SiteAssets {
     let hash = options
         .hash_files
         .then(|| read_hash(options, "css"))
@@ -35,6 +36,7 @@ pub fn site_assets(options: &LeptosOptions) -> SiteAssets {
     };
     SiteAssets {
         stylesheet: format!("/{}/{name}", options.site_pkg_dir),
+        origin: origin.to_owned(),
     }
 }
 

@@ -33,6 +33,16 @@ async fn seed(pool: &PgPool) {
     .expect("seed projects");
 }
 
+/// The page's JSON-LD block, parsed.
+fn json_ld(html: &str) -> serde_json::Value {
+    let start = html
+        .find("<script type=\"application/ld+json\"")
+        .expect("a JSON-LD block");
+    let body = &html[start..];
+    let body = &body[body.find('>').expect("tag end") + 1..body.find("</script>").expect("close")];
+    serde_json::from_str(body).expect("valid JSON-LD")
+}
+
 async fn page(pool: &PgPool, uri: &str) -> (StatusCode, String) {
     let response = app(pool.clone()).oneshot(get(uri)).await.expect("response");
     let status = response.status();
@@ -139,6 +149,15 @@ async fn a_case_study_renders_its_sanitized_markdown(pool: PgPool) {
     );
     assert!(html.contains("id=\"overview\""), "headings get anchors");
     assert!(html.contains("<strong>offline</strong>"));
+    let base = config().public_url;
+    let canonical = format!("<link href=\"{base}/projects/tide-tables\" rel=\"canonical\">");
+    assert!(html.contains(&canonical), "{html}");
+    assert!(html.contains("<meta property=\"og:type\" content=\"article\""));
+    assert!(html.contains("<meta property=\"og:title\" content=\"Tide tables for sailors\""));
+    let data = json_ld(&html);
+    assert_eq!(data["@type"], "CreativeWork");
+    assert_eq!(data["name"], "Tide tables for sailors");
+    assert_eq!(data["url"], format!("{base}/projects/tide-tables"));
     assert!(
         !html.contains("<script>alert"),
         "raw HTML in a body never runs"
@@ -161,6 +180,9 @@ async fn the_demo_site_has_every_page(pool: PgPool) {
         .expect("demo content");
     let (_, home) = page(&pool, "/").await;
     assert!(home.contains("Iris Kaldemaar"));
+    let person = json_ld(&home);
+    assert_eq!(person["@type"], "Person");
+    assert_eq!(person["name"], "Iris Kaldemaar");
     assert!(
         home.matches("data-testid=\"post-item\"").count() == 3,
         "three recent posts"
@@ -176,9 +198,17 @@ async fn the_demo_site_has_every_page(pool: PgPool) {
     let (status, post) = page(&pool, &format!("/writing/{slug}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(post.contains("data-testid=\"post\""));
+    assert_eq!(json_ld(&post)["@type"], "BlogPosting");
+    let (_, study) = page(&pool, "/projects/vellmar-tide-predictions").await;
+    let base = config().public_url;
+    let image =
+        format!("<meta property=\"og:image\" content=\"{base}/demo/vellmar-tide-predictions.svg\"");
+    assert!(study.contains(&image), "{study}");
+    assert!(study.contains("<meta name=\"twitter:card\" content=\"summary_large_image\""));
     let (status, about) = page(&pool, "/about").await;
     assert_eq!(status, StatusCode::OK);
     assert!(about.contains("data-testid=\"timeline\"") && about.contains("Experience"));
+    assert_eq!(json_ld(&about)["@type"], "Person");
     let (_, second_page) = page(&pool, "/projects?page=2").await;
     assert_eq!(
         second_page.matches("data-testid=\"project-card\"").count(),

@@ -2,8 +2,8 @@
 
 use crate::components::ErrorNotice;
 use crate::content::profile::get_profile;
+use crate::seo::{Seo, person};
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
 
 #[component]
 pub fn AboutPage() -> impl IntoView {
@@ -14,8 +14,12 @@ pub fn AboutPage() -> impl IntoView {
                 match profile.await {
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     Ok(p) => view! {
-                        <Title text=format!("About {}", p.name)/>
-                        <Meta name="description" content=p.bio_short.clone()/>
+                        <Seo
+                            title=format!("About {}", p.name)
+                            description=p.bio_short.clone()
+                            path="/about".to_owned()
+                            json_ld=person(&p)
+                        />
                         <h1>{format!("About {}", p.name)}</h1>
                         <div class="prose" inner_html=p.bio_html.clone()></div>
                         <section aria-labelledby="experience-title">

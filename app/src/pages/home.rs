@@ -4,8 +4,8 @@ use crate::components::{ErrorNotice, ProjectGrid};
 use crate::content::posts::recent_posts;
 use crate::content::profile::get_profile;
 use crate::content::projects::featured_projects;
+use crate::seo::{Seo, person};
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -32,8 +32,12 @@ pub fn HomePage() -> impl IntoView {
                 };
                 let contact = profile.links.iter().find(|l| l.url.starts_with("mailto:")).cloned();
                 view! {
-                    <Title text=profile.name.clone()/>
-                    <Meta name="description" content=profile.bio_short.clone()/>
+                    <Seo
+                        title=profile.name.clone()
+                        description=profile.bio_short.clone()
+                        path="/".to_owned()
+                        json_ld=person(&profile)
+                    />
                     <section class="hero" aria-labelledby="hero-title">
                         <p class="eyebrow">{profile.name.clone()}</p>
                         <h1 id="hero-title">{profile.headline.clone()}</h1>

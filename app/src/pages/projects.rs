@@ -2,8 +2,9 @@
 
 use crate::components::{ErrorNotice, Pagination, ProjectGrid};
 use crate::content::projects::{ProjectQuery, get_project, list_projects};
+use crate::seo::{Seo, absolute, origin};
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
+use leptos::serde_json::json;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// `/projects` with the filter kept in `query`.
@@ -52,8 +53,6 @@ pub fn ProjectsPage() -> impl IntoView {
     let list = Resource::new_blocking(request, list_projects);
 
     view! {
-        <Title text="Projects"/>
-        <Meta name="description" content="Case studies: what was built, why, and how it turned out."/>
         <h1>"Projects"</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -72,7 +71,13 @@ pub fn ProjectsPage() -> impl IntoView {
                             (n, _, _) => format!("{n} projects match"),
                         };
                         let (tag_for_pages, q_for_pages) = (tag.clone(), q.clone());
+                        let canonical = index_href(tag.as_deref(), q.as_deref(), Some(found.page.number));
                         view! {
+                            <Seo
+                                title="Projects".to_owned()
+                                description="Case studies: what was built, why, and how it turned out.".to_owned()
+                                path=canonical
+                            />
                             <form class="filters" method="get" action="/projects" role="search">
                                 <label for="q">"Search projects"</label>
                                 <input id="q" name="q" type="search" maxlength="100" value=q.clone().unwrap_or_default()/>
@@ -115,8 +120,23 @@ pub fn ProjectPage() -> impl IntoView {
                 match project.await {
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     Ok(p) => view! {
-                        <Title text=p.card.title.clone()/>
-                        <Meta name="description" content=p.card.summary.clone()/>
+                        <Seo
+                            title=p.card.title.clone()
+                            description=p.card.summary.clone()
+                            path=format!("/projects/{}", p.card.slug)
+                            image=p.card.cover.clone().map(|src| (src, p.card.cover_alt.clone()))
+                            article=true
+                            json_ld=json!({
+                                "@context": "https://schema.org",
+                                "@type": "CreativeWork",
+                                "name": p.card.title,
+                                "description": p.card.summary,
+                                "url": format!("{}/projects/{}", origin(), p.card.slug),
+                                "image": p.card.cover.as_deref().map(|c| absolute(&origin(), c)),
+                                "datePublished": p.published,
+                                "keywords": p.card.tags.join(", "),
+                            })
+                        />
                         <article class="case-study" data-testid="case-study">
                             <header>
                                 <p class="eyebrow"><a href="/projects">"Projects"</a></p>

@@ -2,8 +2,9 @@
 
 use crate::components::{ErrorNotice, Pagination};
 use crate::content::posts::{PostCard, get_post, list_posts};
+use crate::seo::{Seo, origin};
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
+use leptos::serde_json::json;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// A list of posts: title, date, summary.
@@ -31,14 +32,17 @@ pub fn WritingPage() -> impl IntoView {
     let query = use_query_map();
     let list = Resource::new_blocking(move || query.with(|q| q.get("page")), list_posts);
     view! {
-        <Title text="Writing"/>
-        <Meta name="description" content="Essays on building software that is fast, accessible and kind to its users."/>
         <h1>"Writing"</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match list.await {
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     Ok(found) => view! {
+                        <Seo
+                            title="Writing".to_owned()
+                            description="Essays on building software that is fast, accessible and kind to its users.".to_owned()
+                            path={if found.page.number > 1 { format!("/writing?page={}", found.page.number) } else { "/writing".to_owned() }}
+                        />
                         <PostItems posts=found.items/>
                         <Pagination page=found.page href=|n| format!("/writing?page={n}")/>
                     }
@@ -62,8 +66,21 @@ pub fn PostPage() -> impl IntoView {
                 match post.await {
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     Ok(p) => view! {
-                        <Title text=p.card.title.clone()/>
-                        <Meta name="description" content=p.card.summary.clone()/>
+                        <Seo
+                            title=p.card.title.clone()
+                            description=p.card.summary.clone()
+                            path=format!("/writing/{}", p.card.slug)
+                            article=true
+                            json_ld=json!({
+                                "@context": "https://schema.org",
+                                "@type": "BlogPosting",
+                                "headline": p.card.title,
+                                "description": p.card.summary,
+                                "url": format!("{}/writing/{}", origin(), p.card.slug),
+                                "datePublished": p.card.published,
+                                "keywords": p.card.tags.join(", "),
+                            })
+                        />
                         <article class="post" data-testid="post">
                             <header>
                                 <p class="eyebrow"><a href="/writing">"Writing"</a></p>
