@@ -76,9 +76,20 @@ export class PageGuard {
     page.on('pageerror', (error) => {
       p.pageErrors.push(`${error.name}: ${error.message} (page ${page.url()})`);
     });
+    // Which main-frame navigation each request started under: leaving a page cancels what it was
+    // still loading (the favicon, say), and Chromium reports that as ERR_ABORTED. That is the
+    // test moving on, not the site failing; an abort without a navigation still counts.
+    let navigations = 0;
+    const startedUnder = new WeakMap<object, number>();
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame()) navigations += 1;
+    });
+    page.on('request', (request) => startedUnder.set(request, navigations));
     page.on('requestfailed', (request) => {
       const error = request.failure()?.errorText;
       if (scriptsDisabled && request.resourceType() === 'script' && error === 'csp') return;
+      const leftThePage = startedUnder.get(request) !== navigations && !request.isNavigationRequest();
+      if (error === 'net::ERR_ABORTED' && leftThePage) return;
       p.failedRequests.push(`${request.method()} ${request.url()}: ${error ?? 'failed'}`);
     });
     page.on('response', (response) => {
