@@ -138,14 +138,6 @@ impl EmbeddedPostgres {
         )
     }
 
-    /// The URL of the maintenance database, from which test databases are created.
-    pub fn admin_url(&self) -> String {
-        format!(
-            "postgres://{ROLE}@localhost/postgres?host={}",
-            self.dir.display()
-        )
-    }
-
     fn options(&self, database: &str) -> PgConnectOptions {
         PgConnectOptions::new()
             .socket(&self.dir)

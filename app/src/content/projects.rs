@@ -27,6 +27,9 @@ pub struct ProjectList {
     pub page: Page,
     /// Every tag on a published project, for the filter.
     pub tags: Vec<String>,
+    /// The filters applied, as cleaned (trimmed; empty means none).
+    pub tag: Option<String>,
+    pub q: Option<String>,
 }
 
 /// A whole case study.
@@ -77,7 +80,13 @@ pub async fn list_projects(query: ProjectQuery) -> Result<ProjectList, AppError>
     )
     .await?;
     let tags = ssr::tags(&pool).await?;
-    Ok(ProjectList { items, page, tags })
+    Ok(ProjectList {
+        items,
+        page,
+        tags,
+        tag,
+        q: text,
+    })
 }
 
 /// A published project by its slug.

@@ -7,14 +7,19 @@ use leptos::prelude::*;
 use leptos::serde_json::json;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+/// A query value as a form would send it (`application/x-www-form-urlencoded`).
+fn encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
 /// `/projects` with the filter kept in `query`.
 fn index_href(tag: Option<&str>, q: Option<&str>, page: Option<u32>) -> String {
     let mut params: Vec<String> = Vec::new();
     if let Some(tag) = tag {
-        params.push(format!("tag={}", urlencoding(tag)));
+        params.push(format!("tag={}", encode(tag)));
     }
     if let Some(q) = q {
-        params.push(format!("q={}", urlencoding(q)));
+        params.push(format!("q={}", encode(q)));
     }
     if let Some(page) = page.filter(|p| *p > 1) {
         params.push(format!("page={page}"));
@@ -24,20 +29,6 @@ fn index_href(tag: Option<&str>, q: Option<&str>, page: Option<u32>) -> String {
     } else {
         format!("/projects?{}", params.join("&"))
     }
-}
-
-/// Percent-encodes a query value (everything but unreserved characters).
-fn urlencoding(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".into(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 #[component]
@@ -56,12 +47,10 @@ pub fn ProjectsPage() -> impl IntoView {
         <h1>"Projects"</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let asked = request();
                 match list.await {
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     Ok(found) => {
-                        let tag = asked.tag.clone().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
-                        let q = asked.q.clone().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+                        let (tag, q) = (found.tag, found.q);
                         let summary = match (found.page.total, &tag, &q) {
                             (0, None, None) => "No projects published yet.".to_owned(),
                             (0, _, _) => "No projects match.".to_owned(),
