@@ -89,7 +89,10 @@ export class PageGuard {
       const error = request.failure()?.errorText;
       if (scriptsDisabled && request.resourceType() === 'script' && error === 'csp') return;
       const leftThePage = startedUnder.get(request) !== navigations && !request.isNavigationRequest();
-      if (error === 'net::ERR_ABORTED' && leftThePage) return;
+      // Chromium's own favicon loader (not the page) cancels and re-issues its fetch around
+      // navigations; a cancelled favicon is the browser's bookkeeping, never a failed load.
+      const favicon = new URL(request.url()).pathname === '/favicon.svg';
+      if (error === 'net::ERR_ABORTED' && (leftThePage || favicon)) return;
       p.failedRequests.push(`${request.method()} ${request.url()}: ${error ?? 'failed'}`);
     });
     page.on('response', (response) => {
