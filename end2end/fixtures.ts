@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { test as base, expect, type Locator, type Page, type Response } from '@playwright/test';
 
 /**
@@ -224,3 +225,17 @@ export const test = base.extend<{ guard: PageGuard }>({
 });
 
 export { expect };
+
+/**
+ * Runs `query` against the e2e server's database (the embedded cluster's socket under its data
+ * folder) and returns the rows, one string per row with columns joined by `|`.
+ */
+export function sql(query: string): string[] {
+  const port = Number(process.env.E2E_PORT ?? 3100);
+  const out = execFileSync(
+    'psql',
+    ['-h', `/tmp/folio-e2e-${port}/postgres`, '-U', 'folio', '-d', 'folio', '-At', '-v', 'ON_ERROR_STOP=1', '-c', query],
+    { encoding: 'utf8' },
+  );
+  return out.split('\n').filter((line) => line.length > 0);
+}

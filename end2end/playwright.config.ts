@@ -6,7 +6,8 @@ import path from 'node:path';
 // PostgreSQL under /tmp/folio-e2e-<port>, wiped before every run.
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
-const repoRoot = path.resolve(__dirname, '..');
+// E2E_ROOT: run another checkout's (or a snapshot's) build instead of this one's.
+const repoRoot = process.env.E2E_ROOT ?? path.resolve(__dirname, '..');
 
 export default defineConfig({
   testDir: './tests',
@@ -48,6 +49,10 @@ export default defineConfig({
       // Under /tmp: PostgreSQL runs as the `postgres` user, who may not enter the checkout.
       FOLIO_DATA_DIR: `/tmp/folio-e2e-${port}`,
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      // The contact specs tell their simulated visitors apart by X-Forwarded-For, as a reverse
+      // proxy in front of folio would, so each test has its own per-address limit.
+      FOLIO_TRUSTED_PROXIES: '127.0.0.1',
+      FOLIO_CONTACT_LIMIT_PER_HOUR: '3',
     },
     url: `${baseURL}/healthz`,
     timeout: 120_000,

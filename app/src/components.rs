@@ -80,8 +80,11 @@ pub fn Pagination(page: Page, href: impl Fn(u32) -> String + 'static) -> impl In
 }
 
 /// An error as a page section, answered with the error's status code.
+///
+/// `nested` notices sit under a page's own `<h1>` (an index that refused its filter) and title
+/// themselves with `<h2>`; otherwise the notice is the page and has the `<h1>`.
 #[component]
-pub fn ErrorNotice(error: AppError) -> impl IntoView {
+pub fn ErrorNotice(error: AppError, #[prop(optional)] nested: bool) -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
         && let Ok(status) = http::StatusCode::from_u16(error.status_code())
@@ -95,9 +98,15 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
         AppError::Invalid { message, .. } => message.clone(),
         other => other.to_string(),
     };
+    let heading = "That didn't work";
     view! {
+        <leptos_meta::Title text=heading/>
         <section class="notice" data-testid="error">
-            <h1>"That didn't work"</h1>
+            {if nested {
+                view! { <h2>{heading}</h2> }.into_any()
+            } else {
+                view! { <h1>{heading}</h1> }.into_any()
+            }}
             <p role="alert">{message}</p>
         </section>
     }

@@ -5,8 +5,10 @@
 //! Feature folders own their components, server functions and (behind `ssr`) their SQL.
 
 pub mod components;
+pub mod contact;
 pub mod content;
 pub mod error;
+pub mod live;
 pub mod pages;
 pub mod seo;
 pub mod theme;
@@ -85,6 +87,7 @@ pub fn App() -> impl IntoView {
                 <a href="/projects">"Projects"</a>
                 <a href="/writing">"Writing"</a>
                 <a href="/about">"About"</a>
+                <a href="/contact">"Contact"</a>
             </nav>
             <theme::ThemeToggle/>
         </header>
@@ -99,6 +102,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/writing") view=pages::writing::WritingPage ssr=SsrMode::Async/>
                     <Route path=path!("/writing/:slug") view=pages::writing::PostPage ssr=SsrMode::Async/>
                     <Route path=path!("/about") view=pages::about::AboutPage ssr=SsrMode::Async/>
+                    <Route path=path!("/contact") view=contact::ContactPage/>
+                    <Route path=path!("/contact/thanks") view=contact::ContactThanksPage/>
                 </Routes>
             </main>
         </Router>

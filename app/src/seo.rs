@@ -22,6 +22,9 @@ pub fn Seo(
     /// Structured data for this page (schema.org), if any.
     #[prop(optional)]
     json_ld: Option<Value>,
+    /// Keep this page out of search results (e.g. a confirmation page).
+    #[prop(optional)]
+    noindex: bool,
 ) -> impl IntoView {
     let origin = use_context::<SiteAssets>()
         .map(|s| s.origin)
@@ -51,6 +54,7 @@ pub fn Seo(
             <Meta name="twitter:image:alt" content=alt/>
         })}
         {json_ld.map(|data| view! { <JsonLd data/> })}
+        {noindex.then(|| view! { <Meta name="robots" content="noindex"/> })}
     }
 }
 

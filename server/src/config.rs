@@ -62,6 +62,10 @@ pub struct Config {
     pub db_max_connections: u32,
     pub ready_timeout: Duration,
     pub shutdown_timeout: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: crate::client::TrustedProxies,
+    /// Contact messages accepted per client address per hour.
+    pub contact_limit_per_hour: u32,
 }
 
 impl Config {
@@ -154,7 +158,31 @@ impl Config {
             }
         };
 
+        let proxies = env_or("FOLIO_TRUSTED_PROXIES", folio.trusted_proxies).unwrap_or_default();
+        let trusted_proxies =
+            crate::client::TrustedProxies::parse(&proxies).map_err(|bad| ConfigError::Invalid {
+                name: "FOLIO_TRUSTED_PROXIES",
+                value: bad,
+                expected: "comma-separated IP addresses or networks, e.g. 127.0.0.1, 10.0.0.0/8",
+            })?;
+
         Ok(Self {
+            trusted_proxies,
+            contact_limit_per_hour: number(
+                &env,
+                "FOLIO_CONTACT_LIMIT_PER_HOUR",
+                folio.contact_limit_per_hour,
+                5,
+                "a whole number of messages, at least 1",
+            )
+            .and_then(|n| {
+                at_least(
+                    "FOLIO_CONTACT_LIMIT_PER_HOUR",
+                    n,
+                    1,
+                    "a whole number of messages, at least 1",
+                )
+            })?,
             demo_content,
             data_dir: PathBuf::from(
                 env_or("FOLIO_DATA_DIR", folio.data_dir).unwrap_or_else(|| "data".into()),
@@ -279,6 +307,8 @@ struct FolioTable {
     db_max_connections: Option<u32>,
     ready_timeout_ms: Option<u64>,
     shutdown_timeout_secs: Option<u64>,
+    trusted_proxies: Option<String>,
+    contact_limit_per_hour: Option<u32>,
 }
 
 #[cfg(test)]
@@ -337,6 +367,8 @@ mod tests {
             ("FOLIO_PUBLIC_URL", "example.com/path"),
             ("FOLIO_DB_MAX_CONNECTIONS", "0"),
             ("FOLIO_DEMO_CONTENT", "yes"),
+            ("FOLIO_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
+            ("FOLIO_CONTACT_LIMIT_PER_HOUR", "0"),
         ] {
             let error = load(FILE, &[(name, value)]).expect_err(name).to_string();
             assert!(error.contains(name), "{error}");

@@ -4,17 +4,21 @@
 //! [`router`] builds the whole application from an [`AppState`] without a socket, so tests drive
 //! it with `oneshot`; `main.rs` only parses the command line and calls into here.
 
+pub mod client;
 pub mod config;
+pub mod contact;
 pub mod db;
 pub mod embedded;
 pub mod feeds;
 pub mod health;
 pub mod observability;
 pub mod page_cache;
+pub mod rate_limit;
 pub mod security;
 pub mod seed;
 mod statics;
 
+use crate::client::TrustedProxies;
 use crate::config::{Config, Database};
 use crate::embedded::EmbeddedPostgres;
 use crate::observability::{Metrics, REQUEST_ID};
@@ -24,10 +28,10 @@ use app::SiteAssets;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
+use leptos::prelude::{AnyView, IntoAny, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -49,6 +53,13 @@ pub struct AppState {
     pub assets: SiteAssets,
     /// Rendered pages for anonymous visitors; off until [`page_cache::follow_changes`] runs.
     pub pages: Arc<PageCache>,
+    pub trusted_proxies: Arc<TrustedProxies>,
+}
+
+impl FromRef<AppState> for Arc<TrustedProxies> {
+    fn from_ref(state: &AppState) -> Self {
+        state.trusted_proxies.clone()
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -61,7 +72,9 @@ impl AppState {
     /// State for a configuration and an open, migrated pool.
     pub fn new(config: Config, pool: PgPool) -> Self {
         let assets = statics::site_assets(&config.leptos, &config.public_url);
+        let trusted_proxies = Arc::new(config.trusted_proxies.clone());
         Self {
+            trusted_proxies,
             leptos: config.leptos.clone(),
             pool,
             config: Arc::new(config),
@@ -69,6 +82,22 @@ impl AppState {
             assets,
             pages: Arc::new(PageCache::default()),
         }
+    }
+
+    /// What every render needs from the server: the pool and the site's assets.
+    pub fn leptos_context(&self) -> impl Fn() + Clone + Send + Sync + 'static {
+        let pool = self.pool.clone();
+        let assets = self.assets.clone();
+        move || {
+            provide_context(pool.clone());
+            provide_context(assets.clone());
+        }
+    }
+
+    /// The HTML document around the app.
+    pub fn shell(&self) -> impl Fn() -> AnyView + Clone + Send + Sync + 'static {
+        let options = self.leptos.clone();
+        move || app::shell(options.clone()).into_any()
     }
 }
 
@@ -84,18 +113,8 @@ pub fn router(state: AppState) -> Router {
         hsts: config.is_https(),
     });
 
-    let context = {
-        let pool = state.pool.clone();
-        let assets = state.assets.clone();
-        move || {
-            provide_context(pool.clone());
-            provide_context(assets.clone());
-        }
-    };
-    let shell = {
-        let options = state.leptos.clone();
-        move || app::shell(options.clone())
-    };
+    let context = state.leptos_context();
+    let shell = state.shell();
     let not_found = leptos_axum::render_app_async_with_context(context.clone(), shell.clone());
 
     // The session store is ready for the owner's sign-in; tower-sessions sets a cookie only
@@ -124,6 +143,7 @@ pub fn router(state: AppState) -> Router {
         .route("/feed.xml", get(feeds::atom))
         .route("/robots.txt", get(feeds::robots))
         .merge(pages)
+        .route("/contact", post(contact::submit))
         .nest_service("/pkg", statics::pkg_service(&state.leptos))
         .fallback_service(statics::public_service(&state.leptos, not_found))
         .layer(sessions)
@@ -201,6 +221,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let public_url = config.public_url.clone();
     let state = AppState::new(config, pool.clone());
     tokio::spawn(sessions_cleanup(pool.clone()));
+    tokio::spawn(rate_limit::janitor(pool.clone()));
     tokio::spawn(page_cache::follow_changes(
         state.pages.clone(),
         pool.clone(),

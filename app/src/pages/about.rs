@@ -53,7 +53,7 @@ pub fn AboutPage() -> impl IntoView {
                         {(!p.links.is_empty()).then(|| view! {
                             <section aria-labelledby="links-title">
                                 <h2 id="links-title">"Elsewhere"</h2>
-                                <ul class="links">
+                                <ul class="links" role="list">
                                     {p.links.iter().map(|l| view! { <li><a href=l.url.clone()>{l.label.clone()}</a></li> }).collect_view()}
                                 </ul>
                             </section>

@@ -30,7 +30,6 @@ pub fn HomePage() -> impl IntoView {
                         return view! { <ErrorNotice error=e/> }.into_any();
                     }
                 };
-                let contact = profile.links.iter().find(|l| l.url.starts_with("mailto:")).cloned();
                 view! {
                     <Seo
                         title=profile.name.clone()
@@ -60,12 +59,10 @@ pub fn HomePage() -> impl IntoView {
                         </div>
                         <crate::pages::writing::PostItems posts=posts/>
                     </section>
-                    {contact.map(|link| view! {
-                        <section class="contact-call" aria-labelledby="contact-title">
-                            <h2 id="contact-title">"Have a project in mind?"</h2>
-                            <p><a class="button" href=link.url>"Write to me"</a></p>
-                        </section>
-                    })}
+                    <section class="contact-call" aria-labelledby="contact-title">
+                        <h2 id="contact-title">"Have a project in mind?"</h2>
+                        <p><a class="button" href="/contact">"Write to me"</a></p>
+                    </section>
                 }
                 .into_any()
             })}

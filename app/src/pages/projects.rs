@@ -48,7 +48,7 @@ pub fn ProjectsPage() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match list.await {
-                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error nested=true/> }.into_any(),
                     Ok(found) => {
                         let (tag, q) = (found.tag, found.q);
                         let summary = match (found.page.total, &tag, &q) {
@@ -67,27 +67,34 @@ pub fn ProjectsPage() -> impl IntoView {
                                 description="Case studies: what was built, why, and how it turned out.".to_owned()
                                 path=canonical
                             />
-                            <form class="filters" method="get" action="/projects" role="search">
-                                <label for="q">"Search projects"</label>
-                                <input id="q" name="q" type="search" maxlength="100" value=q.clone().unwrap_or_default()/>
-                                {tag.clone().map(|t| view! { <input type="hidden" name="tag" value=t/> })}
-                                <button type="submit">"Search"</button>
-                            </form>
-                            <nav class="tags" aria-label="Filter by tag">
-                                <a href=index_href(None, q.as_deref(), None) aria-current=tag.is_none().then_some("page")>"All"</a>
-                                {found.tags.into_iter().map(|t| {
-                                    let current = tag.as_deref() == Some(t.as_str());
-                                    view! {
-                                        <a href=index_href(Some(&t), q.as_deref(), None) aria-current=current.then_some("page")>{t.clone()}</a>
-                                    }
-                                }).collect_view()}
-                            </nav>
-                            <p class="result-count" role="status" data-testid="result-count">{summary}</p>
-                            <ProjectGrid projects=found.items eager=true top_level=true/>
-                            <Pagination
-                                page=found.page
-                                href=move |n| index_href(tag_for_pages.as_deref(), q_for_pages.as_deref(), Some(n))
-                            />
+                            <div class="live" data-live>
+                                <form class="filters" method="get" action="/projects" role="search">
+                                    <label for="q">"Search projects"</label>
+                                    <input id="q" name="q" type="search" maxlength="100" value=q.clone().unwrap_or_default() data-live-search/>
+                                    <span data-swap="form-tag">
+                                        {tag.clone().map(|t| view! { <input type="hidden" name="tag" value=t/> })}
+                                    </span>
+                                    <button type="submit">"Search"</button>
+                                </form>
+                                <nav class="tags" aria-label="Filter by tag" data-swap="tags">
+                                    <a href=index_href(None, q.as_deref(), None) aria-current=tag.is_none().then_some("page")>"All"</a>
+                                    {found.tags.into_iter().map(|t| {
+                                        let current = tag.as_deref() == Some(t.as_str());
+                                        view! {
+                                            <a href=index_href(Some(&t), q.as_deref(), None) aria-current=current.then_some("page")>{t.clone()}</a>
+                                        }
+                                    }).collect_view()}
+                                </nav>
+                                <p class="result-count" role="status" tabindex="-1" data-live-status data-testid="result-count">{summary}</p>
+                                <div data-swap="results">
+                                    <ProjectGrid projects=found.items eager=true top_level=true/>
+                                    <Pagination
+                                        page=found.page
+                                        href=move |n| index_href(tag_for_pages.as_deref(), q_for_pages.as_deref(), Some(n))
+                                    />
+                                </div>
+                                <crate::live::LiveRegion/>
+                            </div>
                         }
                         .into_any()
                     }

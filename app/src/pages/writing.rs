@@ -36,7 +36,7 @@ pub fn WritingPage() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match list.await {
-                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error nested=true/> }.into_any(),
                     Ok(found) => view! {
                         <Seo
                             title="Writing".to_owned()
