@@ -15,10 +15,6 @@ export interface Problems {
   cspViolations: string[];
 }
 
-/** Chromium's warning about a preloaded /pkg WASM file that nothing fetched in time. */
-const UNUSED_WASM_PRELOAD =
-  /^The resource \S+\/pkg\/[^/\s]+\.wasm was preloaded using link preload but not used within a few seconds/;
-
 /** A response status a test provokes on purpose, e.g. the 404 page. */
 interface Expected {
   path: string;
@@ -54,9 +50,8 @@ export class PageGuard {
 
   /**
    * Starts recording `page`'s problems. `scriptsDisabled` tells it the page runs without
-   * JavaScript, where Chromium refuses every script fetch, reporting it as blocked by "csp"
-   * (with or without a policy), and, a few seconds after load, warns that the preloaded WASM
-   * was never used (nothing can use it). Those two are the browser's doing, not the site's.
+   * JavaScript, where Chromium refuses any script fetch, reporting it as blocked by "csp"
+   * (with or without a policy): the browser's doing, not the site's.
    */
   async watch(page: Page, { scriptsDisabled = false } = {}): Promise<void> {
     this.pages.push(page);
@@ -71,7 +66,6 @@ export class PageGuard {
         message.text(),
       );
       if (type === 'error' && failed && where && this.isExpected(where, Number(failed[1]))) return;
-      if (scriptsDisabled && UNUSED_WASM_PRELOAD.test(message.text())) return;
       p.consoleMessages.push(`[console.${type}] ${message.text()} (at ${where || 'unknown'})`);
     });
     page.on('pageerror', (error) => {

@@ -3,10 +3,14 @@
 //!
 //! Without JavaScript the form posts to `/contact` (handled in the server crate), which answers
 //! with a redirect to `/contact/thanks`, or with this page again showing the visitor's input and
-//! a message beside each field that needs fixing. With JavaScript, [`ContactForm`] checks the
-//! fields at once with the same [`validate`], posts the same form asking for JSON, and shows the
-//! server's answer in place. Either way the server validates again and commits the message
-//! before anyone is told it was sent.
+//! a message beside each field that needs fixing. With JavaScript, the [`ContactEnhancer`]
+//! island checks the fields at once with the same [`validate`], posts the same form asking for
+//! JSON, and shows the server's answer in place. Either way the server validates again and
+//! commits the message before anyone is told it was sent.
+//!
+//! The form itself is server-rendered markup, not an island: the island only listens and
+//! updates the DOM the server wrote, which keeps the WASM small (no view code or props to
+//! deserialize for a form most visitors never touch).
 
 use crate::seo::Seo;
 use leptos::prelude::*;
@@ -78,6 +82,15 @@ impl FieldErrors {
             .into_iter()
             .filter(|e| e.is_some())
             .count()
+    }
+
+    /// The line above the form: the form-level error, or how many fields need fixing.
+    pub fn summary(&self) -> Option<String> {
+        self.form.clone().or_else(|| match self.field_count() {
+            0 => None,
+            1 => Some("Please fix the field marked below.".to_owned()),
+            n => Some(format!("Please fix the {n} fields marked below.")),
+        })
     }
 }
 
@@ -185,7 +198,14 @@ pub struct ContactSubmission {
     pub errors: FieldErrors,
 }
 
-/// `/contact`: a short note and the form.
+/// The form's fields: the `name` each posts as, and the id of its input.
+const FIELDS: [(&str, &str); 3] = [
+    ("name", "contact-name"),
+    ("email", "contact-email"),
+    ("message", "contact-message"),
+];
+
+/// `/contact`: a short note, the form, and (hidden until a script sends the form) the thanks.
 #[component]
 pub fn ContactPage() -> impl IntoView {
     let ContactSubmission { draft, errors } = use_context().unwrap_or_default();
@@ -201,6 +221,8 @@ pub fn ContactPage() -> impl IntoView {
                 "Tell me about your project, a question, or just say hello. I read every message and reply within a few days."
             </p>
             <ContactForm draft errors/>
+            <ThankYou heading_level=2 hidden=true/>
+            <ContactEnhancer/>
         </section>
     }
     .into_any()
@@ -216,16 +238,16 @@ pub fn ContactThanksPage() -> impl IntoView {
             path="/contact/thanks".to_owned()
             noindex=true
         />
-        <ThankYou heading_level=1/>
+        <ThankYou heading_level=1 hidden=false/>
     }
 }
 
 /// The confirmation shown once the message is stored.
 #[component]
-fn ThankYou(heading_level: u8) -> impl IntoView {
+fn ThankYou(heading_level: u8, hidden: bool) -> impl IntoView {
     let heading = "Thank you, your message is on its way";
     view! {
-        <section class="contact thanks" data-testid="contact-thanks" aria-labelledby="thanks-heading">
+        <section class="thanks" data-testid="contact-thanks" aria-labelledby="thanks-heading" hidden=hidden>
             {if heading_level == 1 {
                 view! { <h1 id="thanks-heading" tabindex="-1">{heading}</h1> }.into_any()
             } else {
@@ -237,118 +259,62 @@ fn ThankYou(heading_level: u8) -> impl IntoView {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Editing,
-    Sending,
-    Sent,
-}
-
-/// The form. Rendered by the server with the visitor's input and errors (after a refused post
-/// without JavaScript); once hydrated it checks and sends without leaving the page.
-#[island]
-pub fn ContactForm(draft: ContactDraft, errors: FieldErrors) -> impl IntoView {
-    let errors = RwSignal::new(errors);
-    let phase = RwSignal::new(Phase::Editing);
-    let form = NodeRef::<leptos::html::Form>::new();
-
-    let on_submit = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        if phase.get_untracked() == Phase::Sending {
-            return;
-        }
-        let Some(form) = form.get_untracked() else {
-            return;
-        };
-        if let Err(found) = validate(&client::draft(&form)) {
-            client::focus(found.first_field());
-            errors.set(found);
-            return;
-        }
-        errors.set(FieldErrors::default());
-        phase.set(Phase::Sending);
-        leptos::task::spawn_local(async move {
-            match client::send(&form).await {
-                Ok(()) => {
-                    phase.set(Phase::Sent);
-                    request_animation_frame(|| client::focus(Some("thanks-heading")));
-                }
-                Err(found) => {
-                    client::focus(found.first_field());
-                    errors.set(found);
-                    phase.set(Phase::Editing);
-                }
-            }
-        });
-    };
-
-    let error_of =
-        move |pick: fn(&FieldErrors) -> &Option<String>| move || errors.with(|e| pick(e).clone());
-    let summary = move || {
-        errors.with(|e| {
-            e.form.clone().or_else(|| match e.field_count() {
-                0 => None,
-                1 => Some("Please fix the field marked below.".to_owned()),
-                n => Some(format!("Please fix the {n} fields marked below.")),
-            })
-        })
-    };
-
+/// The form as the server renders it: with the visitor's input and errors after a refused post.
+#[component]
+fn ContactForm(draft: ContactDraft, errors: FieldErrors) -> impl IntoView {
     view! {
-        <Show when=move || phase.get() != Phase::Sent fallback=|| view! { <ThankYou heading_level=2/> }>
-            <form
-                class="contact-form"
-                method="post"
-                action="/contact"
-                novalidate
-                node_ref=form
-                on:submit=on_submit
-                data-testid="contact-form"
-            >
-                <div class="form-summary" role="alert" data-testid="contact-summary">
-                    {summary}
-                </div>
-                <Field
-                    id="contact-name"
-                    name="name"
-                    label="Your name"
-                    value=draft.name.clone()
-                    max=NAME_MAX
-                    autocomplete="name"
-                    error=Signal::derive(error_of(|e| &e.name))
-                />
-                <Field
-                    id="contact-email"
-                    name="email"
-                    label="Email address"
-                    kind="email"
-                    value=draft.email.clone()
-                    max=EMAIL_MAX
-                    autocomplete="email"
-                    error=Signal::derive(error_of(|e| &e.email))
-                />
-                <Field
-                    id="contact-message"
-                    name="message"
-                    label="Message"
-                    multiline=true
-                    value=draft.message.clone()
-                    max=MESSAGE_MAX
-                    hint=format!("At least {MESSAGE_MIN} characters.")
-                    error=Signal::derive(error_of(|e| &e.message))
-                />
-                // Hidden from people and assistive technology, and out of the tab order.
-                <div class="honeypot" aria-hidden="true">
-                    <label for="contact-website">"Leave this empty"</label>
-                    <input id="contact-website" name=HONEYPOT type="text" tabindex="-1" autocomplete="off"/>
-                </div>
-                <button type="submit" class="button" aria-disabled=move || (phase.get() == Phase::Sending).then_some("true")>
-                    {move || if phase.get() == Phase::Sending { "Sending…" } else { "Send message" }}
-                </button>
-            </form>
-        </Show>
+        <form class="contact-form" method="post" action="/contact" novalidate data-testid="contact-form">
+            <div class="form-summary" role="alert" data-testid="contact-summary">{errors.summary()}</div>
+            <Field
+                id=FIELDS[0].1
+                name=FIELDS[0].0
+                label="Your name"
+                value=draft.name
+                max=NAME_MAX
+                autocomplete="name"
+                error=errors.name
+            />
+            <Field
+                id=FIELDS[1].1
+                name=FIELDS[1].0
+                label="Email address"
+                kind="email"
+                value=draft.email
+                max=EMAIL_MAX
+                autocomplete="email"
+                error=errors.email
+            />
+            <Field
+                id=FIELDS[2].1
+                name=FIELDS[2].0
+                label="Message"
+                multiline=true
+                value=draft.message
+                max=MESSAGE_MAX
+                hint=format!("At least {MESSAGE_MIN} characters.")
+                error=errors.message
+            />
+            // Hidden from people and assistive technology, and out of the tab order.
+            <div class="honeypot" aria-hidden="true">
+                <label for="contact-website">"Leave this empty"</label>
+                <input id="contact-website" name=HONEYPOT type="text" tabindex="-1" autocomplete="off"/>
+            </div>
+            <button type="submit" class="button">"Send message"</button>
+        </form>
     }
     .into_any()
+}
+
+/// `aria-describedby` for a field: its hint and, when there is one, its error.
+fn described_by(id: &str, has_hint: bool, has_error: bool) -> Option<String> {
+    let ids: Vec<String> = [
+        has_hint.then(|| format!("{id}-hint")),
+        has_error.then(|| format!("{id}-error")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!ids.is_empty()).then(|| ids.join(" "))
 }
 
 /// One labelled input or textarea with its hint and error, tied together for screen readers.
@@ -359,33 +325,17 @@ fn Field(
     label: &'static str,
     value: String,
     max: usize,
-    error: Signal<Option<String>>,
+    error: Option<String>,
     #[prop(optional)] kind: Option<&'static str>,
     #[prop(optional)] multiline: bool,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] hint: Option<String>,
 ) -> impl IntoView {
-    let error_id = format!("{id}-error");
-    let hint_id = hint.as_ref().map(|_| format!("{id}-hint"));
-    let described_by = {
-        let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
-        move || {
-            let ids: Vec<&str> = [
-                hint_id.as_deref(),
-                error.with(Option::is_some).then_some(error_id.as_str()),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
-    let invalid = move || error.with(Option::is_some).then_some("true");
+    let described_by = described_by(id, hint.is_some(), error.is_some());
+    let invalid = error.is_some().then_some("true");
     let control = if multiline {
         // Leptos writes a textarea's text unescaped (it treats it like <script>), so a draft
-        // holding `</textarea>` would end the element early. Escape it for the server's HTML;
-        // in the browser the text is a DOM node and needs nothing.
-        #[cfg(feature = "ssr")]
+        // holding `</textarea>` would end the element early: escape it here.
         let value = value
             .replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -421,38 +371,87 @@ fn Field(
     view! {
         <div class="field">
             <label for=id>{label}</label>
-            {hint.map(|text| view! { <p class="hint" id=hint_id.clone()>{text}</p> })}
+            {hint.map(|text| view! { <p class="hint" id=format!("{id}-hint")>{text}</p> })}
             {control}
-            <p class="field-error" id=error_id data-testid=format!("{name}-error")>{move || error.get()}</p>
+            <p class="field-error" id=format!("{id}-error") data-testid=format!("{name}-error")>{error}</p>
         </div>
     }
     .into_any()
 }
 
-/// Browser-side helpers; the server never runs them.
+/// Sends the contact form without a page load, once hydrated; renders nothing itself.
+#[island]
+pub fn ContactEnhancer() -> impl IntoView {
+    Effect::new(client::install);
+}
+
+/// Browser-side code; the server never runs it.
 mod client {
-    use super::{ContactDraft, ContactReply, FieldErrors};
+    use super::{ContactDraft, FIELDS, FieldErrors, described_by, validate};
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use wasm_bindgen::closure::Closure;
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
-    use web_sys::{FormData, HtmlElement, HtmlFormElement, RequestInit, Response, UrlSearchParams};
+    use web_sys::{
+        Document, Event, FormData, HtmlElement, HtmlFormElement, RequestInit, Response,
+        UrlSearchParams,
+    };
 
     const UNREACHABLE: &str = "The message could not be sent: the server did not answer. It is still here; please try again.";
 
+    pub fn install() {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let Some(form) = document
+            .query_selector("form.contact-form")
+            .ok()
+            .flatten()
+            .and_then(|f| f.dyn_into::<HtmlFormElement>().ok())
+        else {
+            return;
+        };
+        let sending = Rc::new(Cell::new(false));
+        let on_submit = Closure::<dyn Fn(Event)>::new(move |event: Event| {
+            event.prevent_default();
+            if sending.get() {
+                return;
+            }
+            let Some(form) = event
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
+            else {
+                return;
+            };
+            if let Err(errors) = validate(&draft(&form)) {
+                show(&document, &errors);
+                return;
+            }
+            show(&document, &FieldErrors::default());
+            set_sending(&form, true);
+            sending.set(true);
+            let (document, sending) = (document.clone(), sending.clone());
+            leptos::task::spawn_local(async move {
+                let result = send(&form).await;
+                sending.set(false);
+                set_sending(&form, false);
+                match result {
+                    Ok(()) => thank(&document, &form),
+                    Err(errors) => show(&document, &errors),
+                }
+            });
+        });
+        let _ = form.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+        on_submit.forget();
+    }
+
     /// The form's current fields.
-    pub fn draft(form: &HtmlFormElement) -> ContactDraft {
+    fn draft(form: &HtmlFormElement) -> ContactDraft {
+        let data = FormData::new_with_form(form).ok();
         let field = |name: &str| {
-            form.elements()
-                .named_item(name)
-                .and_then(|element| {
-                    element
-                        .dyn_ref::<web_sys::HtmlInputElement>()
-                        .map(|input| input.value())
-                        .or_else(|| {
-                            element
-                                .dyn_ref::<web_sys::HtmlTextAreaElement>()
-                                .map(|area| area.value())
-                        })
-                })
+            data.as_ref()
+                .and_then(|d| d.get(name).as_string())
                 .unwrap_or_default()
         };
         ContactDraft {
@@ -462,30 +461,100 @@ mod client {
         }
     }
 
-    /// Moves keyboard focus to the element with `id`, if there is one.
-    pub fn focus(id: Option<&str>) {
-        let element = id.and_then(|id| {
-            web_sys::window()?
-                .document()?
-                .get_element_by_id(id)?
-                .dyn_into::<HtmlElement>()
-                .ok()
-        });
-        if let Some(element) = element {
+    /// Writes `errors` beside their fields and above the form, and moves focus to the first
+    /// field that needs fixing (the summary, a live region, announces the count).
+    fn show(document: &Document, errors: &FieldErrors) {
+        let by_id = |id: &str| document.get_element_by_id(id);
+        if let Some(summary) = document.query_selector(".form-summary").ok().flatten() {
+            summary.set_text_content(errors.summary().as_deref());
+        }
+        for ((_, id), error) in FIELDS
+            .iter()
+            .zip([&errors.name, &errors.email, &errors.message])
+        {
+            if let Some(text) = by_id(&format!("{id}-error")) {
+                text.set_text_content(error.as_deref());
+            }
+            let Some(input) = by_id(id) else { continue };
+            let has_hint = by_id(&format!("{id}-hint")).is_some();
+            let _ = match described_by(id, has_hint, error.is_some()) {
+                Some(ids) => input.set_attribute("aria-describedby", &ids),
+                None => input.remove_attribute("aria-describedby"),
+            };
+            let _ = if error.is_some() {
+                input.set_attribute("aria-invalid", "true")
+            } else {
+                input.remove_attribute("aria-invalid")
+            };
+        }
+        focus(by_id(errors.first_field().unwrap_or_default()));
+    }
+
+    fn focus(element: Option<web_sys::Element>) {
+        if let Some(element) = element.and_then(|e| e.dyn_into::<HtmlElement>().ok()) {
             let _ = element.focus();
         }
     }
 
-    /// Posts the form as the browser would, asking for a JSON answer.
-    pub async fn send(form: &HtmlFormElement) -> Result<(), FieldErrors> {
-        match post(form).await {
-            Ok(reply) if reply.ok => Ok(()),
-            Ok(reply) if !reply.errors.is_empty() => Err(reply.errors),
-            _ => Err(FieldErrors::form(UNREACHABLE)),
+    fn set_sending(form: &HtmlFormElement, sending: bool) {
+        if let Some(button) = form.query_selector("button[type=submit]").ok().flatten() {
+            button.set_text_content(Some(if sending {
+                "Sending…"
+            } else {
+                "Send message"
+            }));
+            let _ = if sending {
+                button.set_attribute("aria-disabled", "true")
+            } else {
+                button.remove_attribute("aria-disabled")
+            };
         }
     }
 
-    async fn post(form: &HtmlFormElement) -> Result<ContactReply, JsValue> {
+    /// Replaces the form with the thanks and moves focus to its heading.
+    fn thank(document: &Document, form: &HtmlFormElement) {
+        if let Some(thanks) = document
+            .query_selector("[data-testid=contact-thanks]")
+            .ok()
+            .flatten()
+            .and_then(|t| t.dyn_into::<HtmlElement>().ok())
+        {
+            form.remove();
+            thanks.set_hidden(false);
+            focus(document.get_element_by_id("thanks-heading"));
+        }
+    }
+
+    /// Posts the form as the browser would, asking for a JSON answer.
+    async fn send(form: &HtmlFormElement) -> Result<(), FieldErrors> {
+        match post(form).await {
+            Ok(reply) => match js_sys::Reflect::get(&reply, &"ok".into()) {
+                Ok(ok) if ok.as_bool() == Some(true) => Ok(()),
+                _ => {
+                    let errors = js_sys::Reflect::get(&reply, &"errors".into()).unwrap_or_default();
+                    let text = |key: &str| {
+                        js_sys::Reflect::get(&errors, &key.into())
+                            .ok()
+                            .and_then(|v| v.as_string())
+                    };
+                    let found = FieldErrors {
+                        name: text("name"),
+                        email: text("email"),
+                        message: text("message"),
+                        form: text("form"),
+                    };
+                    Err(if found.is_empty() {
+                        FieldErrors::form(UNREACHABLE)
+                    } else {
+                        found
+                    })
+                }
+            },
+            Err(_) => Err(FieldErrors::form(UNREACHABLE)),
+        }
+    }
+
+    async fn post(form: &HtmlFormElement) -> Result<JsValue, JsValue> {
         let window = web_sys::window().ok_or(JsValue::NULL)?;
         let fields: JsValue = FormData::new_with_form(form)?.into();
         let body = UrlSearchParams::new_with_str_sequence_sequence(&fields)?;
@@ -499,9 +568,7 @@ mod client {
             JsFuture::from(window.fetch_with_str_and_init(&form.action(), &init))
                 .await?
                 .dyn_into()?;
-        let text = JsFuture::from(response.text()?).await?;
-        let text = text.as_string().unwrap_or_default();
-        leptos::serde_json::from_str(&text).map_err(|_| JsValue::NULL)
+        JsFuture::from(response.json()?).await
     }
 }
 

@@ -26,6 +26,11 @@ use leptos_router::{
 pub struct SiteAssets {
     /// Address of the stylesheet, with its content hash when the build hashed it.
     pub stylesheet: String,
+    /// The stylesheet's text, put inline in every page (linked instead when `None`).
+    pub inline_css: Option<std::sync::Arc<str>>,
+    /// Address of the islands' JavaScript module and of its WASM.
+    pub script: String,
+    pub wasm: String,
     /// The public origin (`https://example.com`) that absolute links are built on.
     pub origin: String,
 }
@@ -40,9 +45,21 @@ pub struct CspNonce(pub std::sync::Arc<str>);
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     provide_request_nonce();
-    let stylesheet = use_context::<SiteAssets>()
-        .map(|assets| assets.stylesheet)
-        .unwrap_or_else(|| format!("/{}/{}.css", options.site_pkg_dir, options.output_name));
+    let assets = use_context::<SiteAssets>().unwrap_or_else(|| {
+        let pkg = format!("/{}/{}", options.site_pkg_dir, options.output_name);
+        SiteAssets {
+            stylesheet: format!("{pkg}.css"),
+            inline_css: None,
+            script: format!("{pkg}.js"),
+            wasm: format!("{pkg}_bg.wasm"),
+            origin: String::new(),
+        }
+    });
+    let nonce = use_nonce();
+    let style = match assets.inline_css.clone() {
+        Some(css) => view! { <style nonce=nonce.clone()>{css.to_string()}</style> }.into_any(),
+        None => view! { <link rel="stylesheet" href=assets.stylesheet.clone()/> }.into_any(),
+    };
 
     view! {
         <!DOCTYPE html>
@@ -51,10 +68,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <theme::ThemeScript/>
-                <link rel="stylesheet" href=stylesheet/>
+                {style}
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="alternate" type="application/atom+xml" href="/feed.xml" title="Writing"/>
-                <HydrationScripts options islands=true/>
+                <script type="module" nonce=nonce>{islands_loader(&assets)}</script>
                 <MetaTags/>
             </head>
             <body>
@@ -62,6 +79,24 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The script that wakes the islands: once the page has loaded and the browser is idle, it
+/// imports the module, instantiates the WASM and hydrates each `<leptos-island>` with its
+/// exported function. Nothing is preloaded, so the script and WASM never compete with what the
+/// visitor sees first, and visitors without JavaScript download neither. (Islands here are
+/// never nested, so a flat walk in document order is enough.)
+fn islands_loader(assets: &SiteAssets) -> String {
+    let (script, wasm) = (&assets.script, &assets.wasm);
+    format!(
+        "const wake=()=>import('{script}').then(async m=>{{\
+         await m.default({{module_or_path:'{wasm}'}});m.hydrate();\
+         for(const el of document.querySelectorAll('leptos-island')){{\
+         const f=m[el.dataset.component];\
+         if(f)f(el);else console.error('folio: no island '+el.dataset.component)}}}});\
+         const idle=()=>('requestIdleCallback' in window?requestIdleCallback(wake,{{timeout:2000}}):setTimeout(wake,0));\
+         if(document.readyState==='complete')idle();else addEventListener('load',idle,{{once:true}});"
+    )
 }
 
 /// Hands the request's CSP nonce to Leptos, which puts it on the scripts it renders.

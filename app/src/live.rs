@@ -270,9 +270,21 @@ mod client {
             .await?
             .as_string()
             .unwrap_or_default();
-        Ok(Some(
-            DomParser::new()?.parse_from_string(&text, SupportedType::TextHtml)?,
-        ))
+        Ok(Some(DomParser::new()?.parse_from_string(
+            &without_style(&text),
+            SupportedType::TextHtml,
+        )?))
+    }
+
+    /// The page without its inline `<style>`: its nonce belongs to that response, so parsing it
+    /// here would be reported as a CSP violation, and this page has the same styles already.
+    fn without_style(html: &str) -> String {
+        match (html.find("<style"), html.find("</style>")) {
+            (Some(start), Some(end)) if start < end => {
+                format!("{}{}", &html[..start], &html[end + "</style>".len()..])
+            }
+            _ => html.to_owned(),
+        }
     }
 
     /// Moves the new page's marked parts into this one; `false` if it has no live region.

@@ -1,7 +1,7 @@
 import type { Page } from '@playwright/test';
 import { expect, gotoLoaded, test } from '../fixtures';
 
-/** The /pkg files the browser really loads for the home page: script, WASM and stylesheet. */
+/** The /pkg files the browser really loads for the home page: script and WASM. */
 async function pkgFiles(page: Page): Promise<string[]> {
   const seen = new Set<string>();
   page.on('response', (r) => {
@@ -18,14 +18,21 @@ const TYPES: Record<string, RegExp> = {
   css: /^text\/css\b/,
 };
 
-test('the page loads hashed script, WASM and stylesheet from /pkg', async ({ page }) => {
+test('the page loads hashed script and WASM from /pkg, and carries its stylesheet inline', async ({ page }) => {
   const files = await pkgFiles(page);
-  for (const ext of ['js', 'wasm', 'css']) {
+  for (const ext of ['js', 'wasm']) {
     const matching = files.filter((f) => f.endsWith(`.${ext}`));
     expect(matching, `a .${ext} file among ${files.join(', ')}`).toHaveLength(1);
     // A content hash in the name is what makes caching it forever safe.
     expect(matching[0]).toMatch(new RegExp(`^/pkg/folio\\.[A-Za-z0-9_-]{8,}\\.${ext}$`));
   }
+  // No render-blocking stylesheet request: the CSS is in the page, allowed by the CSP nonce.
+  expect(files.filter((f) => f.endsWith('.css'))).toEqual([]);
+  const style = page.locator('head style[nonce]');
+  await expect(style).toHaveCount(1);
+  expect(await style.evaluate((el) => (el as HTMLStyleElement).sheet?.cssRules.length ?? 0)).toBeGreaterThan(50);
+  // Nothing is preloaded: the script and WASM wait for the page to load.
+  await expect(page.locator('link[rel=preload], link[rel=modulepreload]')).toHaveCount(0);
 });
 
 test('/pkg files are cached forever and sent compressed', async ({ page, request }) => {

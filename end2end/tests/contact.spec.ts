@@ -23,7 +23,7 @@ test.describe('without JavaScript', () => {
 
     await page.getByLabel('Your name').fill('Ada');
     await page.getByLabel('Email address').fill('ada@example');
-    await page.getByLabel('Message').fill('Too short');
+    await page.getByLabel('Message', { exact: true }).fill('Too short');
     const refused = page.waitForResponse((r) => r.request().method() === 'POST');
     await page.getByRole('button', { name: 'Send message' }).click();
     expect((await refused).status()).toBe(422);
@@ -34,13 +34,13 @@ test.describe('without JavaScript', () => {
     await expect(email).toHaveValue('ada@example');
     await expect(email).toHaveAttribute('aria-invalid', 'true');
     await expect(email).toHaveAccessibleDescription('Please enter an email address like name@example.com.');
-    await expect(page.getByLabel('Message')).toHaveAccessibleDescription(/At least 10 characters\. Please write a little more/);
+    await expect(page.getByLabel('Message', { exact: true })).toHaveAccessibleDescription(/At least 10 characters\. Please write a little more/);
     await expect(page.getByLabel('Your name')).toHaveValue('Ada');
     await expect(page.getByLabel('Your name')).not.toHaveAttribute('aria-invalid');
 
     const text = message('no-JavaScript');
     await email.fill('ada@example.com');
-    await page.getByLabel('Message').fill(text);
+    await page.getByLabel('Message', { exact: true }).fill(text);
     await page.getByRole('button', { name: 'Send message' }).click();
     await expect(page).toHaveURL('/contact/thanks');
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Thank you, your message is on its way');
@@ -67,7 +67,7 @@ test.describe('with JavaScript', () => {
     const text = message('JavaScript');
     await page.getByLabel('Your name').fill('Grace');
     await page.getByLabel('Email address').fill('grace@example.org');
-    await page.getByLabel('Message').fill(text);
+    await page.getByLabel('Message', { exact: true }).fill(text);
     const sent = page.waitForResponse((r) => r.request().method() === 'POST');
     await page.getByRole('button', { name: 'Send message' }).click();
     const response = await sent;
@@ -97,11 +97,11 @@ test.describe('with JavaScript', () => {
     const text = message('over the limit');
     await page.getByLabel('Your name').fill('Flood');
     await page.getByLabel('Email address').fill('flood@example.com');
-    await page.getByLabel('Message').fill(text);
+    await page.getByLabel('Message', { exact: true }).fill(text);
     await page.getByRole('button', { name: 'Send message' }).click();
     await expect(page.getByRole('alert').filter({ hasText: 'try again in' })).toBeVisible();
     // Nothing was stored, and what was typed is still there to send later.
-    await expect(page.getByLabel('Message')).toHaveValue(text);
+    await expect(page.getByLabel('Message', { exact: true })).toHaveValue(text);
     expect(stored(text)).toEqual([]);
   });
 });

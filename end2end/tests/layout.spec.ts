@@ -77,7 +77,7 @@ function firstPixel(png: Buffer): [number, number, number] {
 
 /**
  * Stands in for the site's own script and WASM: the island loader imports a module that
- * fetches the (preloaded) WASM address, as the real one does, and then never starts; the WASM
+ * fetches the WASM address, as the real one does, and then never starts; the WASM
  * served is an empty module. Nothing is aborted, so the page sees no failed request.
  * Returns how many of each were asked for.
  */
@@ -138,9 +138,13 @@ async function recordFirstFrame(page: Page): Promise<void> {
 
 async function firstFrame(page: Page): Promise<{ background: string; theme: string | null }> {
   await page.goto('/', { waitUntil: 'commit' });
-  return page.evaluate(
+  const frame = await page.evaluate(
     () => (window as unknown as { __firstFrame: Promise<{ background: string; theme: string | null }> }).__firstFrame,
   );
+  // The islands loader asks for the (stand-in) script once the page has loaded and the browser
+  // is idle; let it, so the next navigation does not cut that request off.
+  await page.waitForLoadState('networkidle');
+  return frame;
 }
 
 async function topLeftAtDomContentLoaded(page: Page): Promise<[number, number, number]> {

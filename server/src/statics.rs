@@ -23,22 +23,48 @@ const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=3153600
 /// Public files keep their names across releases: cache briefly.
 const SHORT: HeaderValue = HeaderValue::from_static("public, max-age=3600");
 
-/// The stylesheet's address (with the content hash cargo-leptos recorded in its hash file) and
-/// the public origin.
+/// The built assets' addresses (with the content hashes cargo-leptos recorded in its hash file),
+/// the stylesheet's text to inline, and the public origin.
 pub fn site_assets(options: &LeptosOptions, origin: &str) -> SiteAssets {
-    let hash = options
-        .hash_files
-        .then(|| read_hash(options, "css"))
-        .flatten();
-    let name = match hash {
-        Some(hash) => format!("{}.{hash}.css", options.output_name),
-        None => format!("{}.css", options.output_name),
+    let pkg = options.site_pkg_dir.as_ref();
+    let name = |kind: &str, suffix: &str| {
+        let hash = options
+            .hash_files
+            .then(|| read_hash(options, kind))
+            .flatten();
+        match hash {
+            Some(hash) => format!("{}.{hash}.{kind}", options.output_name),
+            None => format!("{}{suffix}.{kind}", options.output_name),
+        }
+    };
+    let css = name("css", "");
+    // The stylesheet goes inline into every page: it is small (about 3 KB compressed), and a
+    // separate file would cost a render-blocking round trip before anything paints.
+    let css_path = PathBuf::from(options.site_root.as_ref())
+        .join(pkg)
+        .join(&css);
+    let inline_css = match std::fs::read_to_string(&css_path) {
+        Ok(text) if text.len() <= INLINE_CSS_LIMIT && !text.contains("</") => Some(text.into()),
+        Ok(_) => {
+            tracing::warn!(path = %css_path.display(), "stylesheet too large to inline; linking it");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(path = %css_path.display(), %error, "cannot read the stylesheet; linking it");
+            None
+        }
     };
     SiteAssets {
-        stylesheet: format!("/{}/{name}", options.site_pkg_dir),
+        stylesheet: format!("/{pkg}/{css}"),
+        inline_css,
+        script: format!("/{pkg}/{}", name("js", "")),
+        wasm: format!("/{pkg}/{}", name("wasm", "_bg")),
         origin: origin.to_owned(),
     }
 }
+
+/// Stylesheets up to this size are inlined; a larger one is linked.
+const INLINE_CSS_LIMIT: usize = 32 * 1024;
 
 /// One entry (`css`, `js`, `wasm`) of the hash file cargo-leptos writes beside the binary.
 fn read_hash(options: &LeptosOptions, kind: &str) -> Option<String> {
