@@ -5,9 +5,19 @@ use crate::content::projects::ProjectCard;
 use crate::error::AppError;
 use leptos::prelude::*;
 
-/// Cover images are 16:10 drawings; the size is given so nothing shifts while they load.
-const COVER_WIDTH: u32 = 1600;
-const COVER_HEIGHT: u32 = 1000;
+/// Cover images are 16:10; the size is given so nothing shifts while they load.
+pub const COVER_WIDTH: u32 = 1600;
+pub const COVER_HEIGHT: u32 = 1000;
+/// How wide a card's cover is drawn: one column on phones, two from 42rem, three columns of a
+/// 72rem page at most.
+const CARD_SIZES: &str = "(min-width: 75rem) 23rem, (min-width: 42rem) 50vw, 100vw";
+/// A case study's cover spans the page, at most 72rem.
+pub const PAGE_SIZES: &str = "(min-width: 75rem) 72rem, 100vw";
+
+/// `srcset` as an attribute: absent when there is only the one file.
+pub fn srcset(candidates: &str) -> Option<String> {
+    (!candidates.is_empty()).then(|| candidates.to_owned())
+}
 
 /// A grid of project cards, each a link to its case study.
 ///
@@ -41,6 +51,8 @@ pub fn ProjectGrid(
                             {project.cover.map(|src| view! {
                                 <img
                                     src=src
+                                    srcset=srcset(&project.cover_srcset)
+                                    sizes=(!project.cover_srcset.is_empty()).then_some(CARD_SIZES)
                                     alt=project.cover_alt
                                     width=COVER_WIDTH
                                     height=COVER_HEIGHT

@@ -106,6 +106,31 @@ struct Post {
     body: String,
 }
 
+/// Demo covers are drawn as SVG (`public/demo/<name>.svg`, the editable originals) and served
+/// as the WebP files `scripts/render-demo-covers` renders from them at these widths.
+const DEMO_COVER_WIDTHS: [u32; 3] = [480, 960, 1600];
+
+/// A demo cover's served addresses.
+struct DemoCover {
+    src: String,
+    srcset: String,
+}
+
+impl DemoCover {
+    fn from_svg(svg: &str) -> Self {
+        let stem = svg.strip_suffix(".svg").unwrap_or(svg);
+        let file = |width: u32| format!("{stem}-{width}.webp");
+        Self {
+            src: file(DEMO_COVER_WIDTHS[DEMO_COVER_WIDTHS.len() - 1]),
+            srcset: DEMO_COVER_WIDTHS
+                .iter()
+                .map(|&w| format!("{} {w}w", file(w)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
 fn malformed(message: impl Into<String>) -> SeedError {
     SeedError::Malformed(message.into())
 }
@@ -226,10 +251,12 @@ pub async fn demo_content(pool: &PgPool) -> Result<Seeded, SeedError> {
     }
 
     for (order, project) in (0..).zip(&demo.projects) {
+        let cover = DemoCover::from_svg(&project.cover);
         sqlx::query!(
             "insert into projects (slug, title, summary, body, year, role, stack, tags, live_url,
-                                   source_url, featured, cover, cover_alt, sort_order, published_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                                   source_url, featured, cover, cover_alt, cover_srcset, sort_order,
+                                   published_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             project.slug,
             project.title,
             project.summary,
@@ -241,8 +268,9 @@ pub async fn demo_content(pool: &PgPool) -> Result<Seeded, SeedError> {
             project.live_url,
             project.source_url,
             project.featured,
-            project.cover,
+            cover.src,
             project.cover_alt,
+            cover.srcset,
             order,
             day(&project.published)?
         )
@@ -299,6 +327,33 @@ mod tests {
         }
         for job in &demo.experience {
             month(&job.start).expect(&job.role);
+        }
+    }
+
+    #[test]
+    fn every_demo_cover_is_shipped_at_every_width() {
+        let demo: Demo = toml::from_str(DEMO).expect("demo.toml parses");
+        let public = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../public");
+        for project in &demo.projects {
+            let cover = DemoCover::from_svg(&project.cover);
+            assert!(cover.src.ends_with("-1600.webp"), "{}", cover.src);
+            let files: Vec<&str> = cover
+                .srcset
+                .split(", ")
+                .map(|candidate| candidate.split(' ').next().unwrap_or_default())
+                .collect();
+            assert_eq!(files.len(), DEMO_COVER_WIDTHS.len());
+            for file in files
+                .iter()
+                .chain([&project.cover.as_str(), &cover.src.as_str()])
+            {
+                let path = public.join(file.trim_start_matches('/'));
+                assert!(
+                    path.is_file(),
+                    "{} is missing (run scripts/render-demo-covers)",
+                    path.display()
+                );
+            }
         }
     }
 

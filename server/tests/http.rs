@@ -201,9 +201,21 @@ async fn the_demo_site_has_every_page(pool: PgPool) {
     assert_eq!(json_ld(&post)["@type"], "BlogPosting");
     let (_, study) = page(&pool, "/projects/vellmar-tide-predictions").await;
     let base = config().public_url;
-    let image =
-        format!("<meta property=\"og:image\" content=\"{base}/demo/vellmar-tide-predictions.svg\"");
+    let image = format!(
+        "<meta property=\"og:image\" content=\"{base}/demo/vellmar-tide-predictions-1600.webp\""
+    );
     assert!(study.contains(&image), "{study}");
+    // The cover is responsive: every width, and the size it is drawn at.
+    assert!(
+        study.contains(
+            "srcset=\"/demo/vellmar-tide-predictions-480.webp 480w, \
+             /demo/vellmar-tide-predictions-960.webp 960w, \
+             /demo/vellmar-tide-predictions-1600.webp 1600w\""
+        ),
+        "{study}"
+    );
+    assert!(study.contains("sizes=\"(min-width: 75rem) 72rem, 100vw\""));
+    assert!(study.contains("width=\"1600\" height=\"1000\""));
     assert!(study.contains("<meta name=\"twitter:card\" content=\"summary_large_image\""));
     let (status, about) = page(&pool, "/about").await;
     assert_eq!(status, StatusCode::OK);

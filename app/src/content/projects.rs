@@ -18,6 +18,8 @@ pub struct ProjectCard {
     pub tags: Vec<String>,
     pub cover: Option<String>,
     pub cover_alt: String,
+    /// `srcset` candidates for the cover (empty: only `cover`).
+    pub cover_srcset: String,
 }
 
 /// What the projects index asked for and found.
@@ -106,7 +108,7 @@ pub mod ssr {
         sqlx::query_as!(
             ProjectCard,
             r#"
-            select slug, title, summary, year, tags, cover, cover_alt
+            select slug, title, summary, year, tags, cover, cover_alt, cover_srcset
             from projects
             where published_at <= now() and featured
             order by sort_order, published_at desc, id
@@ -151,7 +153,7 @@ pub mod ssr {
         sqlx::query_as!(
             ProjectCard,
             r#"
-            select slug, title, summary, year, tags, cover, cover_alt
+            select slug, title, summary, year, tags, cover, cover_alt, cover_srcset
             from projects
             where published_at <= now()
               and ($1::text is null or $1 = any(tags))
@@ -191,7 +193,7 @@ pub mod ssr {
     ) -> Result<Option<ProjectDetail>, sqlx::Error> {
         let row = sqlx::query!(
             r#"
-            select slug, title, summary, year, tags, cover, cover_alt, role, stack, live_url,
+            select slug, title, summary, year, tags, cover, cover_alt, cover_srcset, role, stack, live_url,
                    source_url, body, to_char(published_at, 'YYYY-MM-DD') as "published!"
             from projects
             where slug = $1 and published_at <= now()
@@ -211,6 +213,7 @@ pub mod ssr {
                     tags: row.tags,
                     cover: row.cover,
                     cover_alt: row.cover_alt,
+                    cover_srcset: row.cover_srcset,
                 },
                 role: row.role,
                 stack: row.stack,

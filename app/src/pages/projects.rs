@@ -1,6 +1,8 @@
 //! The projects index (tag filter, search, pages) and the case-study page.
 
-use crate::components::{ErrorNotice, Pagination, ProjectGrid};
+use crate::components::{
+    COVER_HEIGHT, COVER_WIDTH, ErrorNotice, PAGE_SIZES, Pagination, ProjectGrid, srcset,
+};
 use crate::content::projects::{ProjectQuery, get_project, list_projects};
 use crate::seo::{Seo, absolute, origin};
 use leptos::prelude::*;
@@ -149,7 +151,17 @@ pub fn ProjectPage() -> impl IntoView {
                                 </p>
                             </header>
                             {p.card.cover.clone().map(|src| view! {
-                                <img class="cover" src=src alt=p.card.cover_alt.clone() width="1600" height="1000" decoding="async" fetchpriority="high"/>
+                                <img
+                                    class="cover"
+                                    src=src
+                                    srcset=srcset(&p.card.cover_srcset)
+                                    sizes=(!p.card.cover_srcset.is_empty()).then_some(PAGE_SIZES)
+                                    alt=p.card.cover_alt.clone()
+                                    width=COVER_WIDTH
+                                    height=COVER_HEIGHT
+                                    decoding="async"
+                                    fetchpriority="high"
+                                />
                             })}
                             <div class="prose" inner_html=p.body_html.clone()></div>
                         </article>
