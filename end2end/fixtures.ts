@@ -138,8 +138,8 @@ export class PageGuard {
 
 /**
  * Navigates to `path` and waits until the browser has loaded the page's script and WASM from
- * /pkg (the island loader fetches the script when the browser is first idle). Returns the
- * page's own response.
+ * /pkg (the islands loader fetches them once the page has loaded and the browser is idle).
+ * Returns the page's own response.
  */
 export async function gotoLoaded(page: Page, path: string): Promise<Response> {
   const pkg = (ext: string) =>
@@ -150,7 +150,11 @@ export async function gotoLoaded(page: Page, path: string): Promise<Response> {
   const files = Promise.all([pkg('.js'), pkg('.wasm')]);
   const response = await page.goto(path);
   expect(response, `a response for ${path}`).not.toBeNull();
-  for (const file of await files) expect(file.ok(), `${file.url()} loads`).toBe(true);
+  for (const file of await files) {
+    expect(file.ok(), `${file.url()} loads`).toBe(true);
+    // The WASM is compiled while it streams in; wait for its last byte, not just its headers.
+    expect(await file.finished(), `${file.url()} arrives whole`).toBeNull();
+  }
   return response as Response;
 }
 
