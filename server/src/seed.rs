@@ -107,8 +107,9 @@ struct Post {
 }
 
 /// Demo covers are drawn as SVG (`public/demo/<name>.svg`, the editable originals) and served
-/// as the WebP files `scripts/render-demo-covers` renders from them at these widths.
-const DEMO_COVER_WIDTHS: [u32; 3] = [480, 960, 1600];
+/// as the WebP files `scripts/render-demo-covers` renders from them at these widths (keep the
+/// two lists equal).
+const DEMO_COVER_WIDTHS: [u32; 4] = [480, 720, 1080, 1600];
 
 /// A demo cover's served addresses.
 struct DemoCover {

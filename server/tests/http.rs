@@ -209,7 +209,8 @@ async fn the_demo_site_has_every_page(pool: PgPool) {
     assert!(
         study.contains(
             "srcset=\"/demo/vellmar-tide-predictions-480.webp 480w, \
-             /demo/vellmar-tide-predictions-960.webp 960w, \
+             /demo/vellmar-tide-predictions-720.webp 720w, \
+             /demo/vellmar-tide-predictions-1080.webp 1080w, \
              /demo/vellmar-tide-predictions-1600.webp 1600w\""
         ),
         "{study}"
