@@ -36,10 +36,12 @@ pub fn ProjectGrid(
                 .enumerate()
                 .map(|(index, project)| {
                     let href = format!("/projects/{}", project.slug);
-                    // The first covers are above the fold on most screens: load them at once,
-                    // the very first (usually the largest paint) ahead of everything else.
-                    let loading = if eager && index < 2 { "eager" } else { "lazy" };
-                    let priority = (eager && index == 0).then_some("high");
+                    // An `eager` grid leads its page: its first cover is usually the largest
+                    // paint, so it loads at once and ahead of everything else. Every other
+                    // cover waits for layout, so it never competes with what paints first.
+                    let first = eager && index == 0;
+                    let loading = if first { "eager" } else { "lazy" };
+                    let priority = first.then_some("high");
                     let title = view! { <a href=href>{project.title}</a> };
                     let title = if top_level {
                         view! { <h2>{title}</h2> }.into_any()

@@ -83,16 +83,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// The script that wakes the islands: once the page has loaded and the browser is idle, it
 /// imports the module, instantiates the WASM and hydrates each `<leptos-island>` with its
-/// exported function. Nothing is preloaded, so the script and WASM never compete with what the
-/// visitor sees first, and visitors without JavaScript download neither. (Islands here are
-/// never nested, so a flat walk in document order is enough.)
+/// exported function, yielding to the browser between steps so no step is a long task.
+/// Nothing is preloaded, so the script and WASM never compete with what the visitor sees
+/// first, and visitors without JavaScript download neither. (Islands here are never nested, so
+/// a flat walk in document order is enough.)
 fn islands_loader(assets: &SiteAssets) -> String {
     let (script, wasm) = (&assets.script, &assets.wasm);
     format!(
-        "const wake=()=>import('{script}').then(async m=>{{\
-         await m.default({{module_or_path:'{wasm}'}});m.hydrate();\
+        "const pause=()=>new Promise(r=>setTimeout(r,0));\
+         const wake=()=>import('{script}').then(async m=>{{\
+         await m.default({{module_or_path:'{wasm}'}});await pause();m.hydrate();\
          for(const el of document.querySelectorAll('leptos-island')){{\
-         const f=m[el.dataset.component];\
+         await pause();const f=m[el.dataset.component];\
          if(f)f(el);else console.error('folio: no island '+el.dataset.component)}}}});\
          const idle=()=>('requestIdleCallback' in window?requestIdleCallback(wake,{{timeout:2000}}):setTimeout(wake,0));\
          if(document.readyState==='complete')idle();else addEventListener('load',idle,{{once:true}});"

@@ -50,7 +50,8 @@ pub fn HomePage() -> impl IntoView {
                             <h2 id="work-title">"Selected work"</h2>
                             <a href="/projects">"All projects"</a>
                         </div>
-                        <ProjectGrid projects=featured eager=true/>
+                        // Below the hero, whose headline is the largest paint: covers load lazily.
+                        <ProjectGrid projects=featured/>
                     </section>
                     <section aria-labelledby="writing-title">
                         <div class="section-head">
