@@ -70,7 +70,7 @@ pub async fn sitemap(State(state): State<AppState>) -> Response {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    for path in ["/", "/projects", "/writing", "/about"] {
+    for path in ["/", "/projects", "/writing", "/about", "/contact"] {
         let _ = writeln!(
             body,
             "  <url><loc>{}</loc></url>",

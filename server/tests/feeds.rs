@@ -83,6 +83,7 @@ async fn the_sitemap_lists_published_pages_with_absolute_urls(pool: PgPool) {
         "/projects",
         "/writing",
         "/about",
+        "/contact",
         "/projects/public-one",
         "/writing/hello",
     ] {
