@@ -80,6 +80,7 @@ pub fn person(profile: &crate::content::profile::Profile) -> Value {
         "name": profile.name,
         "description": profile.headline,
         "url": format!("{origin}/"),
+        "image": profile.avatar.as_ref().map(|(src, _)| absolute(&origin, src)),
         "sameAs": same_as,
     })
 }

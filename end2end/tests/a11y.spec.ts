@@ -359,4 +359,19 @@ test.describe('with motion allowed', () => {
     const hover = await hoverFirstCard(page);
     expect(hover.whileStarting, 'animations while the hover transition runs').toBeGreaterThan(0);
   });
+
+  test('a page rises into place on a direct load', async ({ page }) => {
+    await page.goto('/projects', { waitUntil: 'domcontentloaded' });
+    // The entrance runs from the first frames: sections, then cards, staggered.
+    const names = await page.evaluate(
+      () =>
+        new Promise<string[]>((resolve) =>
+          requestAnimationFrame(() =>
+            resolve(document.getAnimations().map((a) => (a as CSSAnimation).animationName ?? '')),
+          ),
+        ),
+    );
+    expect(names.filter((n) => n === 'rise').length, names.join(', ')).toBeGreaterThan(3);
+    await waitForHydration(page);
+  });
 });

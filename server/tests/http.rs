@@ -232,6 +232,37 @@ async fn the_demo_site_has_every_page(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn the_owners_portrait_is_on_the_about_page_with_its_size(pool: PgPool) {
+    folio_server::seed::demo_content(&pool).await.expect("demo");
+    let (_, before) = page(&pool, "/about").await;
+    assert!(
+        !before.contains("class=\"avatar\""),
+        "no portrait until one is set"
+    );
+    sqlx::query("update profile set avatar = '/media/me.webp', avatar_alt = 'Iris at her desk'")
+        .execute(&pool)
+        .await
+        .expect("set the portrait");
+    let (status, about) = page(&pool, "/about").await;
+    assert_eq!(status, StatusCode::OK);
+    let img = about
+        .split("<img ")
+        .find(|tag| tag.contains("class=\"avatar\""))
+        .and_then(|tag| tag.split('>').next())
+        .expect("the portrait");
+    for attribute in [
+        "src=\"/media/me.webp\"",
+        "alt=\"Iris at her desk\"",
+        "width=\"240\"",
+        "height=\"240\"",
+    ] {
+        assert!(img.contains(attribute), "{attribute} in {img}");
+    }
+    let base = config().public_url;
+    assert_eq!(json_ld(&about)["image"], format!("{base}/media/me.webp"));
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn an_empty_site_says_so(pool: PgPool) {
     let (status, html) = page(&pool, "/projects").await;
     assert_eq!(status, StatusCode::OK);

@@ -36,6 +36,8 @@ pub struct Profile {
     pub bio_html: String,
     pub location: String,
     pub availability: String,
+    /// The portrait's address and its alt text, if the owner set one.
+    pub avatar: Option<(String, String)>,
     pub links: Vec<Link>,
     pub skills: Vec<SkillGroup>,
     pub experience: Vec<Job>,
@@ -51,6 +53,7 @@ impl Profile {
             bio_html: String::new(),
             location: String::new(),
             availability: String::new(),
+            avatar: None,
             links: Vec::new(),
             skills: Vec::new(),
             experience: Vec::new(),
@@ -73,7 +76,8 @@ pub mod ssr {
 
     pub async fn load(pool: &PgPool) -> Result<Option<Profile>, sqlx::Error> {
         let Some(row) = sqlx::query!(
-            "select name, headline, bio_short, bio_long, location, availability, links from profile"
+            "select name, headline, bio_short, bio_long, location, availability, avatar, avatar_alt, links
+             from profile"
         )
         .fetch_optional(pool)
         .await?
@@ -113,6 +117,7 @@ pub mod ssr {
             bio_html: markdown::render(&row.bio_long).html,
             location: row.location,
             availability: row.availability,
+            avatar: row.avatar.map(|src| (src, row.avatar_alt)),
             links,
             skills: groups,
             experience,

@@ -5,6 +5,9 @@ use crate::content::profile::get_profile;
 use crate::seo::{Seo, person};
 use leptos::prelude::*;
 
+/// The portrait is square and drawn at most this many CSS pixels wide.
+const AVATAR_SIZE: u32 = 240;
+
 #[component]
 pub fn AboutPage() -> impl IntoView {
     let profile = Resource::new_blocking(|| (), |()| get_profile());
@@ -21,6 +24,9 @@ pub fn AboutPage() -> impl IntoView {
                             json_ld=person(&p)
                         />
                         <h1>{format!("About {}", p.name)}</h1>
+                        {p.avatar.clone().map(|(src, alt)| view! {
+                            <img class="avatar" src=src alt=alt width=AVATAR_SIZE height=AVATAR_SIZE decoding="async"/>
+                        })}
                         <div class="prose" inner_html=p.bio_html.clone()></div>
                         <section aria-labelledby="experience-title">
                             <h2 id="experience-title">"Experience"</h2>
