@@ -3,12 +3,14 @@
 //! ```text
 //! folio              serve (the default)
 //! folio db start     start the embedded database and leave it running; print its URL
+//!                    (the only line on stdout; log lines go to stderr)
 //! folio db stop      stop the embedded database
 //! folio db url       print the embedded database's URL (for psql, backups, DATABASE_URL)
 //! ```
 
 use folio_server::config::{Config, Database};
 use folio_server::embedded::EmbeddedPostgres;
+use folio_server::observability::LogTo;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: folio [serve | db start | db stop | db url]";
@@ -24,7 +26,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log_guard = folio_server::observability::init_logging(&config);
+    let log_to = match args.as_slice() {
+        ["db", _] => LogTo::Stderr,
+        _ => LogTo::Stdout,
+    };
+    let _log_guard = folio_server::observability::init_logging(&config, log_to);
 
     let outcome = match args.as_slice() {
         [] | ["serve"] => folio_server::serve(config).await.map_err(|e| e.to_string()),

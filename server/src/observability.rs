@@ -18,11 +18,24 @@ use tracing_subscriber::EnvFilter;
 /// The request id header: accepted from a proxy in front, generated otherwise, echoed back.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Where log lines go: stdout when serving; stderr for commands whose stdout is their answer
+/// (`folio db start` prints the URL a script reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTo {
+    Stdout,
+    Stderr,
+}
+
 /// Installs the global log subscriber. The returned guard flushes buffered lines when dropped,
 /// so `main` keeps it until the process ends.
-pub fn init_logging(config: &Config) -> tracing_appender::non_blocking::WorkerGuard {
-    // Writing happens on a worker thread so a slow terminal never slows a request.
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+pub fn init_logging(config: &Config, to: LogTo) -> tracing_appender::non_blocking::WorkerGuard {
+    // Writing happens on a worker thread so a slow terminal never slows a request. (That
+    // thread writes whenever it gets to it, which is why a command's answer on stdout must not
+    // share the stream with the log.)
+    let (writer, guard) = match to {
+        LogTo::Stdout => tracing_appender::non_blocking(std::io::stdout()),
+        LogTo::Stderr => tracing_appender::non_blocking(std::io::stderr()),
+    };
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|error| {
         eprintln!(
             "RUST_LOG = {:?} is not a valid filter ({error}); using \"info\"",
