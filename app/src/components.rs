@@ -6,17 +6,45 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 /// Cover images are 16:10; the size is given so nothing shifts while they load.
-pub const COVER_WIDTH: u32 = 1600;
-pub const COVER_HEIGHT: u32 = 1000;
+const COVER_WIDTH: u32 = 1600;
+const COVER_HEIGHT: u32 = 1000;
 /// How wide a card's cover is drawn: one column on phones, two from 42rem, three columns of a
 /// 72rem page at most.
 const CARD_SIZES: &str = "(min-width: 75rem) 23rem, (min-width: 42rem) 50vw, 100vw";
 /// A case study's cover spans the page, at most 72rem.
 pub const PAGE_SIZES: &str = "(min-width: 75rem) 72rem, 100vw";
 
-/// `srcset` as an attribute: absent when there is only the one file.
-pub fn srcset(candidates: &str) -> Option<String> {
-    (!candidates.is_empty()).then(|| candidates.to_owned())
+/// A project's cover image: its size given, so nothing shifts while it loads, and, when it
+/// comes in several widths (`srcset`, possibly empty), the `sizes` it is drawn at.
+#[component]
+pub fn Cover(
+    src: String,
+    alt: String,
+    srcset: String,
+    sizes: &'static str,
+    #[prop(optional)] class: Option<&'static str>,
+    /// Wait for layout before loading (covers that are not the page's first).
+    #[prop(optional)]
+    lazy: bool,
+    /// Load ahead of everything else (the page's largest paint).
+    #[prop(optional)]
+    first: bool,
+) -> impl IntoView {
+    let several = !srcset.is_empty();
+    view! {
+        <img
+            class=class
+            src=src
+            srcset=several.then_some(srcset)
+            sizes=several.then_some(sizes)
+            alt=alt
+            width=COVER_WIDTH
+            height=COVER_HEIGHT
+            loading=if lazy { "lazy" } else { "eager" }
+            fetchpriority=first.then_some("high")
+            decoding="async"
+        />
+    }
 }
 
 /// A grid of project cards, each a link to its case study.
@@ -40,8 +68,6 @@ pub fn ProjectGrid(
                     // paint, so it loads at once and ahead of everything else. Every other
                     // cover waits for layout, so it never competes with what paints first.
                     let first = eager && index == 0;
-                    let loading = if first { "eager" } else { "lazy" };
-                    let priority = first.then_some("high");
                     let title = view! { <a href=href>{project.title}</a> };
                     let title = if top_level {
                         view! { <h2>{title}</h2> }.into_any()
@@ -51,16 +77,13 @@ pub fn ProjectGrid(
                     view! {
                         <li class="project-card" data-testid="project-card">
                             {project.cover.map(|src| view! {
-                                <img
-                                    src=src
-                                    srcset=srcset(&project.cover_srcset)
-                                    sizes=(!project.cover_srcset.is_empty()).then_some(CARD_SIZES)
+                                <Cover
+                                    src
                                     alt=project.cover_alt
-                                    width=COVER_WIDTH
-                                    height=COVER_HEIGHT
-                                    loading=loading
-                                    fetchpriority=priority
-                                    decoding="async"
+                                    srcset=project.cover_srcset
+                                    sizes=CARD_SIZES
+                                    lazy=!first
+                                    first
                                 />
                             })}
                             {title}

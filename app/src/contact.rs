@@ -24,7 +24,7 @@ pub const MESSAGE_MAX: usize = 5000;
 pub const HONEYPOT: &str = "website";
 
 /// What a visitor typed, as sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactDraft {
     pub name: String,
     pub email: String,
@@ -65,23 +65,23 @@ impl FieldErrors {
         }
     }
 
+    /// Each field's input id with its error, in the order the fields appear.
+    fn by_field(&self) -> impl Iterator<Item = (&'static str, &Option<String>)> {
+        FIELDS
+            .iter()
+            .map(|(_, id)| *id)
+            .zip([&self.name, &self.email, &self.message])
+    }
+
     /// The id of the first field with an error, in the order the fields appear.
     pub fn first_field(&self) -> Option<&'static str> {
-        [
-            (&self.name, "contact-name"),
-            (&self.email, "contact-email"),
-            (&self.message, "contact-message"),
-        ]
-        .into_iter()
-        .find_map(|(error, id)| error.is_some().then_some(id))
+        self.by_field()
+            .find_map(|(id, error)| error.is_some().then_some(id))
     }
 
     /// How many fields need fixing.
     pub fn field_count(&self) -> usize {
-        [&self.name, &self.email, &self.message]
-            .into_iter()
-            .filter(|e| e.is_some())
-            .count()
+        self.by_field().filter(|(_, error)| error.is_some()).count()
     }
 
     /// The line above the form: the form-level error, or how many fields need fixing.
@@ -387,7 +387,7 @@ pub fn ContactEnhancer() -> impl IntoView {
 
 /// Browser-side code; the server never runs it.
 mod client {
-    use super::{ContactDraft, FIELDS, FieldErrors, described_by, validate};
+    use super::{ContactDraft, FieldErrors, described_by, validate};
     use std::cell::Cell;
     use std::rc::Rc;
     use wasm_bindgen::closure::Closure;
@@ -468,10 +468,7 @@ mod client {
         if let Some(summary) = document.query_selector(".form-summary").ok().flatten() {
             summary.set_text_content(errors.summary().as_deref());
         }
-        for ((_, id), error) in FIELDS
-            .iter()
-            .zip([&errors.name, &errors.email, &errors.message])
-        {
+        for (id, error) in errors.by_field() {
             if let Some(text) = by_id(&format!("{id}-error")) {
                 text.set_text_content(error.as_deref());
             }
@@ -514,7 +511,7 @@ mod client {
     /// Replaces the form with the thanks and moves focus to its heading.
     fn thank(document: &Document, form: &HtmlFormElement) {
         if let Some(thanks) = document
-            .query_selector("[data-testid=contact-thanks]")
+            .query_selector("section.thanks")
             .ok()
             .flatten()
             .and_then(|t| t.dyn_into::<HtmlElement>().ok())

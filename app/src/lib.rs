@@ -41,24 +41,16 @@ pub struct SiteAssets {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CspNonce(pub std::sync::Arc<str>);
 
-/// The HTML document around the app; rendered only on the server.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The HTML document around the app; rendered only on the server, with the assets it found
+/// at start.
+pub fn shell(assets: SiteAssets) -> impl IntoView {
     #[cfg(feature = "ssr")]
     provide_request_nonce();
-    let assets = use_context::<SiteAssets>().unwrap_or_else(|| {
-        let pkg = format!("/{}/{}", options.site_pkg_dir, options.output_name);
-        SiteAssets {
-            stylesheet: format!("{pkg}.css"),
-            inline_css: None,
-            script: format!("{pkg}.js"),
-            wasm: format!("{pkg}_bg.wasm"),
-            origin: String::new(),
-        }
-    });
     let nonce = use_nonce();
-    let style = match assets.inline_css.clone() {
-        Some(css) => view! { <style nonce=nonce.clone()>{css.to_string()}</style> }.into_any(),
-        None => view! { <link rel="stylesheet" href=assets.stylesheet.clone()/> }.into_any(),
+    let loader = islands_loader(&assets);
+    let style = match assets.inline_css {
+        Some(css) => view! { <style nonce=nonce.clone()>{css}</style> }.into_any(),
+        None => view! { <link rel="stylesheet" href=assets.stylesheet/> }.into_any(),
     };
 
     view! {
@@ -71,7 +63,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 {style}
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="alternate" type="application/atom+xml" href="/feed.xml" title="Writing"/>
-                <script type="module" nonce=nonce>{islands_loader(&assets)}</script>
+                <script type="module" nonce=nonce>{loader}</script>
                 <MetaTags/>
             </head>
             <body>

@@ -52,6 +52,18 @@ mod client {
         typing: Cell<bool>,
     }
 
+    impl State {
+        /// How a search reaches history: it replaces an entry typing made, else adds one.
+        /// `typing` says whether this search comes from typing, for the next one to know.
+        fn search_entry(&self, typing: bool) -> History {
+            if self.typing.replace(typing) {
+                History::Replace
+            } else {
+                History::Push
+            }
+        }
+    }
+
     pub fn install() {
         let Some(document) = web_sys::window().and_then(|w| w.document()) else {
             return;
@@ -100,11 +112,7 @@ mod client {
                 if let Some(href) = form_address(&form) {
                     event.prevent_default();
                     cancel_timer(&state);
-                    let how = if state.typing.replace(false) {
-                        History::Replace
-                    } else {
-                        History::Push
-                    };
+                    let how = state.search_entry(false);
                     navigate(state.clone(), href, how, Focus::Keep);
                 }
             })
@@ -128,11 +136,7 @@ mod client {
                     Closure::once_into_js(move || {
                         state.timer.set(None);
                         if let Some(href) = form_address(&form) {
-                            let how = if state.typing.replace(true) {
-                                History::Replace
-                            } else {
-                                History::Push
-                            };
+                            let how = state.search_entry(true);
                             navigate(state, href, how, Focus::Keep);
                         }
                     })

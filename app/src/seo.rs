@@ -19,18 +19,31 @@ pub fn Seo(
     /// `article` for case studies and posts, `website` otherwise.
     #[prop(optional)]
     article: bool,
-    /// Structured data for this page (schema.org), if any.
+    /// Structured data for this page (schema.org), if any; its `url` and `image` default to
+    /// the canonical URL and the preview image.
     #[prop(optional)]
     json_ld: Option<Value>,
     /// Keep this page out of search results (e.g. a confirmation page).
     #[prop(optional)]
     noindex: bool,
 ) -> impl IntoView {
-    let origin = use_context::<SiteAssets>()
-        .map(|s| s.origin)
-        .unwrap_or_default();
+    let origin = origin();
     let url = format!("{origin}{path}");
     let image = image.map(|(src, alt)| (absolute(&origin, &src), alt));
+    // The structured data names the page and its picture as the tags do, unless it says.
+    let json_ld = json_ld.map(|mut data| {
+        if let Value::Object(fields) = &mut data {
+            fields
+                .entry("url")
+                .or_insert_with(|| Value::from(url.clone()));
+            if let Some((src, _)) = &image {
+                fields
+                    .entry("image")
+                    .or_insert_with(|| Value::from(src.clone()));
+            }
+        }
+        data
+    });
     let card = if image.is_some() {
         "summary_large_image"
     } else {

@@ -6,6 +6,7 @@
 //! the nearest proxy added) and the first address that is not itself a trusted proxy is the
 //! client.
 
+use crate::config::Config;
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
@@ -99,7 +100,7 @@ impl ClientAddr {
 impl<S> FromRequestParts<S> for ClientAddr
 where
     S: Send + Sync,
-    Arc<TrustedProxies>: FromRef<S>,
+    Arc<Config>: FromRef<S>,
 {
     type Rejection = Infallible;
 
@@ -109,8 +110,8 @@ where
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let proxies = Arc::<TrustedProxies>::from_ref(state);
-        Ok(Self(proxies.client(peer, &parts.headers)))
+        let config = Arc::<Config>::from_ref(state);
+        Ok(Self(config.trusted_proxies.client(peer, &parts.headers)))
     }
 }
 

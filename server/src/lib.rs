@@ -18,7 +18,6 @@ pub mod security;
 pub mod seed;
 mod statics;
 
-use crate::client::TrustedProxies;
 use crate::config::{Config, Database};
 use crate::embedded::EmbeddedPostgres;
 use crate::observability::{Metrics, REQUEST_ID};
@@ -53,12 +52,11 @@ pub struct AppState {
     pub assets: SiteAssets,
     /// Rendered pages for anonymous visitors; off until [`page_cache::follow_changes`] runs.
     pub pages: Arc<PageCache>,
-    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
-impl FromRef<AppState> for Arc<TrustedProxies> {
+impl FromRef<AppState> for Arc<Config> {
     fn from_ref(state: &AppState) -> Self {
-        state.trusted_proxies.clone()
+        state.config.clone()
     }
 }
 
@@ -72,9 +70,7 @@ impl AppState {
     /// State for a configuration and an open, migrated pool.
     pub fn new(config: Config, pool: PgPool) -> Self {
         let assets = statics::site_assets(&config.leptos, &config.public_url);
-        let trusted_proxies = Arc::new(config.trusted_proxies.clone());
         Self {
-            trusted_proxies,
             leptos: config.leptos.clone(),
             pool,
             config: Arc::new(config),
@@ -96,8 +92,8 @@ impl AppState {
 
     /// The HTML document around the app.
     pub fn shell(&self) -> impl Fn() -> AnyView + Clone + Send + Sync + 'static {
-        let options = self.leptos.clone();
-        move || app::shell(options.clone()).into_any()
+        let assets = self.assets.clone();
+        move || app::shell(assets.clone()).into_any()
     }
 }
 

@@ -44,16 +44,22 @@ pub async fn hit(
     }
 }
 
-/// Deletes windows that ended more than a day ago, once an hour.
+/// Deletes the counters of windows that started more than a day ago (every limit's window is
+/// shorter); returns how many went.
+pub async fn delete_old(db: impl sqlx::PgExecutor<'_>) -> Result<u64, sqlx::Error> {
+    let done =
+        sqlx::query!("delete from rate_limits where window_start < now() - interval '1 day'")
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected())
+}
+
+/// Runs [`delete_old`] once an hour.
 pub async fn janitor(pool: sqlx::PgPool) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        if let Err(error) =
-            sqlx::query!("delete from rate_limits where window_start < now() - interval '1 day'")
-                .execute(&pool)
-                .await
-        {
+        if let Err(error) = delete_old(&pool).await {
             tracing::warn!(%error, "rate-limit cleanup failed");
         }
     }

@@ -27,15 +27,14 @@ const SHORT: HeaderValue = HeaderValue::from_static("public, max-age=3600");
 /// the stylesheet's text to inline, and the public origin.
 pub fn site_assets(options: &LeptosOptions, origin: &str) -> SiteAssets {
     let pkg = options.site_pkg_dir.as_ref();
-    let name = |kind: &str, suffix: &str| {
-        let hash = options
-            .hash_files
-            .then(|| read_hash(options, kind))
-            .flatten();
-        match hash {
-            Some(hash) => format!("{}.{hash}.{kind}", options.output_name),
-            None => format!("{}{suffix}.{kind}", options.output_name),
-        }
+    let hashes = if options.hash_files {
+        read_hashes(options)
+    } else {
+        String::new()
+    };
+    let name = |kind: &str, suffix: &str| match hash_of(&hashes, kind) {
+        Some(hash) => format!("{}.{hash}.{kind}", options.output_name),
+        None => format!("{}{suffix}.{kind}", options.output_name),
     };
     let css = name("css", "");
     // The stylesheet goes inline into every page: it is small (about 3 KB compressed), and a
@@ -66,16 +65,26 @@ pub fn site_assets(options: &LeptosOptions, origin: &str) -> SiteAssets {
 /// Stylesheets up to this size are inlined; a larger one is linked.
 const INLINE_CSS_LIMIT: usize = 32 * 1024;
 
-/// One entry (`css`, `js`, `wasm`) of the hash file cargo-leptos writes beside the binary.
-fn read_hash(options: &LeptosOptions, kind: &str) -> Option<String> {
-    let exe = std::env::current_exe().ok()?;
-    let path = exe.parent()?.join(options.hash_file.as_ref());
-    let text = std::fs::read_to_string(&path)
-        .map_err(|error| tracing::warn!(path = %path.display(), %error, "no asset hash file"))
-        .ok()?;
-    text.lines().find_map(|line| {
+/// The hash file cargo-leptos writes beside the binary (`css: …`, `js: …`, `wasm: …` lines),
+/// or nothing when it is missing.
+fn read_hashes(options: &LeptosOptions) -> String {
+    let Some(path) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(options.hash_file.as_ref())))
+    else {
+        return String::new();
+    };
+    std::fs::read_to_string(&path).unwrap_or_else(|error| {
+        tracing::warn!(path = %path.display(), %error, "no asset hash file");
+        String::new()
+    })
+}
+
+/// One entry (`css`, `js`, `wasm`) of the hash file's text.
+fn hash_of<'a>(hashes: &'a str, kind: &str) -> Option<&'a str> {
+    hashes.lines().find_map(|line| {
         let (key, value) = line.split_once(':')?;
-        (key.trim() == kind).then(|| value.trim().to_owned())
+        (key.trim() == kind).then(|| value.trim())
     })
 }
 
@@ -133,4 +142,19 @@ where
         }
         response
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hash_of;
+
+    #[test]
+    fn each_asset_kind_finds_its_own_hash() {
+        let hashes = "js: abc\nwasm: def\ncss:   ghi  \n";
+        assert_eq!(hash_of(hashes, "js"), Some("abc"));
+        assert_eq!(hash_of(hashes, "wasm"), Some("def"));
+        assert_eq!(hash_of(hashes, "css"), Some("ghi"));
+        assert_eq!(hash_of(hashes, "split"), None);
+        assert_eq!(hash_of("", "css"), None);
+    }
 }

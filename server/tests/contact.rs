@@ -164,14 +164,7 @@ async fn a_refused_form_post_shows_the_page_again_with_the_input_and_the_errors(
     assert!(html.contains("Please fix the field marked below."));
     // The page is still a whole page with its CSP nonce on every script.
     assert!(html.contains("<h1"));
-    let csp = headers[header::CONTENT_SECURITY_POLICY]
-        .to_str()
-        .expect("csp");
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .and_then(|s| s.split('\'').next())
-        .expect("nonce");
+    let nonce = common::csp_nonce(&headers);
     assert!(html.contains(&format!("nonce=\"{nonce}\"")));
     assert!(stored(&pool).await.is_empty());
 }
@@ -307,11 +300,7 @@ async fn the_contact_page_has_the_form(pool: PgPool) {
         .expect("response");
     assert_eq!(response.status(), StatusCode::OK);
     let html = body_text(response).await;
-    let form = html
-        .split("<form ")
-        .nth(1)
-        .and_then(|f| f.split('>').next())
-        .expect("a form");
+    let form = common::opening_tag(&html, "form", "action=");
     assert!(
         form.contains(r#"method="post""#) && form.contains(r#"action="/contact""#),
         "{form}"
@@ -325,4 +314,30 @@ async fn the_contact_page_has_the_form(pool: PgPool) {
         assert!(html.contains(&format!(r#"<label for="{id}""#)), "{id}");
     }
     assert!(!html.contains("aria-invalid"), "a fresh form has no errors");
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn old_counters_are_cleared_and_current_ones_kept(pool: PgPool) {
+    for _ in 0..2 {
+        let (status, _, _) = send(&pool, post(GOOD, "198.51.100.1:4000", true)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    sqlx::query(
+        "insert into rate_limits (bucket, key, window_start, hits)
+         values ('contact', '192.0.2.9', now() - interval '2 days', 5)",
+    )
+    .execute(&pool)
+    .await
+    .expect("an old window");
+    let deleted = folio_server::rate_limit::delete_old(&pool)
+        .await
+        .expect("cleanup");
+    assert_eq!(deleted, 1);
+    // Summed: the two posts may straddle the start of an hour.
+    let left: Vec<(String, i32)> =
+        sqlx::query_as("select key, sum(hits)::int from rate_limits group by key")
+            .fetch_all(&pool)
+            .await
+            .expect("counters");
+    assert_eq!(left, vec![("198.51.100.1".to_owned(), 2)]);
 }

@@ -262,3 +262,35 @@ async fn http_status(port: u16, path: &str) -> u16 {
         .and_then(|code| code.parse().ok())
         .expect("status line")
 }
+
+/// `folio db start` answers with the URL alone on stdout (scripts read it), however its log
+/// lines happen to be timed; `db url` agrees, and `db stop` stops what it started.
+#[tokio::test]
+async fn db_start_prints_only_the_url_on_stdout() {
+    let data = data_dir();
+    let db = |action: &'static str| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+            .args(["db", action])
+            .current_dir(workspace_root())
+            .env("FOLIO_DATA_DIR", data.path())
+            .env("RUST_LOG", "info")
+            .env_remove("DATABASE_URL")
+            .output()
+    };
+    let started = db("start").await.expect("db start");
+    assert!(started.status.success(), "{started:?}");
+    let stdout = String::from_utf8(started.stdout).expect("utf-8");
+    let stderr = String::from_utf8_lossy(&started.stderr);
+    assert!(
+        stdout.starts_with("postgres://") && stdout.lines().count() == 1,
+        "stdout: {stdout:?}"
+    );
+    assert!(
+        stderr.contains("embedded database started"),
+        "logs go to stderr: {stderr}"
+    );
+    let url = db("url").await.expect("db url");
+    assert_eq!(String::from_utf8(url.stdout).expect("utf-8"), stdout);
+    let stopped = db("stop").await.expect("db stop");
+    assert!(stopped.status.success(), "{stopped:?}");
+}

@@ -5,7 +5,7 @@ mod common;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
-use common::{body_text, config, get};
+use common::{body_text, config, csp_nonce, get, opening_tag};
 use folio_server::{AppState, router};
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -198,9 +198,15 @@ async fn the_demo_site_has_every_page(pool: PgPool) {
     let (status, post) = page(&pool, &format!("/writing/{slug}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(post.contains("data-testid=\"post\""));
-    assert_eq!(json_ld(&post)["@type"], "BlogPosting");
-    let (_, study) = page(&pool, "/projects/vellmar-tide-predictions").await;
     let base = config().public_url;
+    let posting = json_ld(&post);
+    assert_eq!(posting["@type"], "BlogPosting");
+    assert_eq!(posting["url"], format!("{base}/writing/{slug}"));
+    let (_, study) = page(&pool, "/projects/vellmar-tide-predictions").await;
+    assert_eq!(
+        json_ld(&study)["image"],
+        format!("{base}/demo/vellmar-tide-predictions-1600.webp")
+    );
     let image = format!(
         "<meta property=\"og:image\" content=\"{base}/demo/vellmar-tide-predictions-1600.webp\""
     );
@@ -245,11 +251,7 @@ async fn the_owners_portrait_is_on_the_about_page_with_its_size(pool: PgPool) {
         .expect("set the portrait");
     let (status, about) = page(&pool, "/about").await;
     assert_eq!(status, StatusCode::OK);
-    let img = about
-        .split("<img ")
-        .find(|tag| tag.contains("class=\"avatar\""))
-        .and_then(|tag| tag.split('>').next())
-        .expect("the portrait");
+    let img = opening_tag(&about, "img", "class=\"avatar\"");
     for attribute in [
         "src=\"/media/me.webp\"",
         "alt=\"Iris at her desk\"",
@@ -380,11 +382,7 @@ async fn pages_carry_a_strict_csp_whose_nonce_is_on_every_script(pool: PgPool) {
     let csp = headers[header::CONTENT_SECURITY_POLICY]
         .to_str()
         .expect("ascii");
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
-        .expect("a nonce in the CSP");
+    let nonce = csp_nonce(&headers);
     for directive in [
         "'strict-dynamic'",
         "'wasm-unsafe-eval'",

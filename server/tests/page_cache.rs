@@ -5,7 +5,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, Response, header};
-use common::{body_text, config, get};
+use common::{body_text, config, csp_nonce, get};
 use folio_server::{AppState, page_cache, router};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
@@ -46,17 +46,6 @@ fn cache_status(response: &Response<Body>) -> Option<String> {
         .map(|v| v.to_str().expect("ascii").to_owned())
 }
 
-fn csp_nonce(response: &Response<Body>) -> String {
-    let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
-        .to_str()
-        .expect("ascii");
-    csp.split("'nonce-")
-        .nth(1)
-        .and_then(|r| r.split('\'').next())
-        .expect("nonce")
-        .to_owned()
-}
-
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn a_hit_is_the_same_page_with_its_own_nonce(pool: PgPool) {
     let app = cached_app(&pool).await;
@@ -64,7 +53,7 @@ async fn a_hit_is_the_same_page_with_its_own_nonce(pool: PgPool) {
     let second = app.clone().oneshot(get("/")).await.expect("response");
     assert_eq!(cache_status(&second).as_deref(), Some("hit"));
 
-    let (first_nonce, second_nonce) = (csp_nonce(&first), csp_nonce(&second));
+    let (first_nonce, second_nonce) = (csp_nonce(first.headers()), csp_nonce(second.headers()));
     assert_ne!(first_nonce, second_nonce, "a nonce is never reused");
     let (first_html, second_html) = (body_text(first).await, body_text(second).await);
     let scripts = second_html.matches("<script").count();

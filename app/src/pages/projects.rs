@@ -1,10 +1,8 @@
 //! The projects index (tag filter, search, pages) and the case-study page.
 
-use crate::components::{
-    COVER_HEIGHT, COVER_WIDTH, ErrorNotice, PAGE_SIZES, Pagination, ProjectGrid, srcset,
-};
+use crate::components::{Cover, ErrorNotice, PAGE_SIZES, Pagination, ProjectGrid};
 use crate::content::projects::{ProjectQuery, get_project, list_projects};
-use crate::seo::{Seo, absolute, origin};
+use crate::seo::Seo;
 use leptos::prelude::*;
 use leptos::serde_json::json;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -129,8 +127,6 @@ pub fn ProjectPage() -> impl IntoView {
                                 "@type": "CreativeWork",
                                 "name": p.card.title,
                                 "description": p.card.summary,
-                                "url": format!("{}/projects/{}", origin(), p.card.slug),
-                                "image": p.card.cover.as_deref().map(|c| absolute(&origin(), c)),
                                 "datePublished": p.published,
                                 "keywords": p.card.tags.join(", "),
                             })
@@ -151,16 +147,13 @@ pub fn ProjectPage() -> impl IntoView {
                                 </p>
                             </header>
                             {p.card.cover.clone().map(|src| view! {
-                                <img
+                                <Cover
                                     class="cover"
-                                    src=src
-                                    srcset=srcset(&p.card.cover_srcset)
-                                    sizes=(!p.card.cover_srcset.is_empty()).then_some(PAGE_SIZES)
+                                    src
                                     alt=p.card.cover_alt.clone()
-                                    width=COVER_WIDTH
-                                    height=COVER_HEIGHT
-                                    decoding="async"
-                                    fetchpriority="high"
+                                    srcset=p.card.cover_srcset.clone()
+                                    sizes=PAGE_SIZES
+                                    first=true
                                 />
                             })}
                             <div class="prose" inner_html=p.body_html.clone()></div>

@@ -2,7 +2,7 @@
 
 use crate::components::{ErrorNotice, Pagination};
 use crate::content::posts::{PostCard, get_post, list_posts};
-use crate::seo::{Seo, origin};
+use crate::seo::Seo;
 use leptos::prelude::*;
 use leptos::serde_json::json;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -76,7 +76,6 @@ pub fn PostPage() -> impl IntoView {
                                 "@type": "BlogPosting",
                                 "headline": p.card.title,
                                 "description": p.card.summary,
-                                "url": format!("{}/writing/{}", origin(), p.card.slug),
                                 "datePublished": p.card.published,
                                 "keywords": p.card.tags.join(", "),
                             })

@@ -2,7 +2,7 @@
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use axum::body::Body;
-use axum::http::{Request, Response};
+use axum::http::{HeaderMap, Request, Response, header};
 use folio_server::config::Config;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,28 @@ pub async fn body_text(response: Response<Body>) -> String {
         .expect("body")
         .to_bytes();
     String::from_utf8(bytes.to_vec()).expect("utf-8 body")
+}
+
+/// The nonce in a response's Content-Security-Policy.
+pub fn csp_nonce(headers: &HeaderMap) -> String {
+    headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ascii")
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the CSP")
+        .to_owned()
+}
+
+/// The attributes of the first `<tag …>` in `html` whose attributes contain `marker`
+/// (attribute order is the renderer's business, so tests look at them one by one).
+pub fn opening_tag<'a>(html: &'a str, tag: &str, marker: &str) -> &'a str {
+    html.split(&format!("<{tag} "))
+        .skip(1)
+        .filter_map(|rest| rest.split('>').next())
+        .find(|attributes| attributes.contains(marker))
+        .unwrap_or_else(|| panic!("no <{tag}> with {marker} in {html}"))
 }
 
 pub fn get(uri: &str) -> Request<Body> {
