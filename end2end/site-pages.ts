@@ -28,6 +28,7 @@ export const SITE_PAGES: SitePage[] = [
   { name: 'about', path: '/about' },
   { name: 'contact', path: '/contact' },
   { name: 'contact thanks', path: '/contact/thanks' },
+  { name: 'sign in', path: '/sign-in' },
   { name: 'not found', path: '/no-such-page', status: 404 },
 ];
 

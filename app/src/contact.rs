@@ -12,6 +12,7 @@
 //! updates the DOM the server wrote, which keeps the WASM small (no view code or props to
 //! deserialize for a form most visitors never touch).
 
+use crate::components::Field;
 use crate::seo::Seo;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -305,80 +306,6 @@ fn ContactForm(draft: ContactDraft, errors: FieldErrors) -> impl IntoView {
     .into_any()
 }
 
-/// `aria-describedby` for a field: its hint and, when there is one, its error.
-fn described_by(id: &str, has_hint: bool, has_error: bool) -> Option<String> {
-    let ids: Vec<String> = [
-        has_hint.then(|| format!("{id}-hint")),
-        has_error.then(|| format!("{id}-error")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    (!ids.is_empty()).then(|| ids.join(" "))
-}
-
-/// One labelled input or textarea with its hint and error, tied together for screen readers.
-#[component]
-fn Field(
-    id: &'static str,
-    name: &'static str,
-    label: &'static str,
-    value: String,
-    max: usize,
-    error: Option<String>,
-    #[prop(optional)] kind: Option<&'static str>,
-    #[prop(optional)] multiline: bool,
-    #[prop(optional)] autocomplete: Option<&'static str>,
-    #[prop(optional)] hint: Option<String>,
-) -> impl IntoView {
-    let described_by = described_by(id, hint.is_some(), error.is_some());
-    let invalid = error.is_some().then_some("true");
-    let control = if multiline {
-        // Leptos writes a textarea's text unescaped (it treats it like <script>), so a draft
-        // holding `</textarea>` would end the element early: escape it here.
-        let value = value
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;");
-        view! {
-            <textarea
-                id=id
-                name=name
-                rows="7"
-                maxlength=max
-                required
-                aria-invalid=invalid
-                aria-describedby=described_by
-            >{value}</textarea>
-        }
-        .into_any()
-    } else {
-        view! {
-            <input
-                id=id
-                name=name
-                type=kind.unwrap_or("text")
-                value=value
-                maxlength=max
-                autocomplete=autocomplete
-                required
-                aria-invalid=invalid
-                aria-describedby=described_by
-            />
-        }
-        .into_any()
-    };
-    view! {
-        <div class="field">
-            <label for=id>{label}</label>
-            {hint.map(|text| view! { <p class="hint" id=format!("{id}-hint")>{text}</p> })}
-            {control}
-            <p class="field-error" id=format!("{id}-error") data-testid=format!("{name}-error")>{error}</p>
-        </div>
-    }
-    .into_any()
-}
-
 /// Sends the contact form without a page load, once hydrated; renders nothing itself.
 #[island]
 pub fn ContactEnhancer() -> impl IntoView {
@@ -387,7 +314,8 @@ pub fn ContactEnhancer() -> impl IntoView {
 
 /// Browser-side code; the server never runs it.
 mod client {
-    use super::{ContactDraft, FieldErrors, described_by, validate};
+    use super::{ContactDraft, FieldErrors, validate};
+    use crate::components::described_by;
     use std::cell::Cell;
     use std::rc::Rc;
     use wasm_bindgen::closure::Closure;

@@ -18,6 +18,9 @@ pub enum AppError {
     /// An input was refused; `field` names the form field so the UI can show it in place.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// Only the signed-in owner may do this.
+    #[error("sign in first: this is for the site's owner")]
+    Unauthorized,
     /// Something failed on the server; the details are in the server's log, not here.
     #[error("something went wrong on our side; please try again")]
     Internal,
@@ -31,6 +34,7 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             Self::NotFound => 404,
+            Self::Unauthorized => 401,
             Self::Invalid { .. } => 400,
             Self::Internal => 500,
             Self::ServerFn(ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_)) => 400,

@@ -9,6 +9,7 @@ pub mod contact;
 pub mod content;
 pub mod error;
 pub mod live;
+pub mod owner;
 pub mod pages;
 pub mod seo;
 pub mod theme;
@@ -118,6 +119,7 @@ pub fn App() -> impl IntoView {
                 <a href="/about">"About"</a>
                 <a href="/contact">"Contact"</a>
             </nav>
+            <owner::OwnerBar/>
             <theme::ThemeToggle/>
         </header>
         <Router>
@@ -133,6 +135,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/about") view=pages::about::AboutPage ssr=SsrMode::Async/>
                     <Route path=path!("/contact") view=contact::ContactPage/>
                     <Route path=path!("/contact/thanks") view=contact::ContactThanksPage/>
+                    <Route path=path!("/sign-in") view=owner::SignInPage/>
+                    <Route path=path!("/setup") view=owner::SetupPage ssr=SsrMode::Async/>
+                    <Route path=path!("/owner") view=owner::AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/owner/inbox") view=owner::InboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("/owner/security") view=owner::SecurityLogPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -66,6 +66,10 @@ pub struct Config {
     pub trusted_proxies: crate::client::TrustedProxies,
     /// Contact messages accepted per client address per hour.
     pub contact_limit_per_hour: u32,
+    /// The owner's session ends after this long without a request...
+    pub session_idle: Duration,
+    /// ...and this long after signing in, however active.
+    pub session_absolute: Duration,
 }
 
 impl Config {
@@ -166,7 +170,28 @@ impl Config {
                 expected: "comma-separated IP addresses or networks, e.g. 127.0.0.1, 10.0.0.0/8",
             })?;
 
+        let minutes = "a whole number of minutes, at least 1";
+        let session_idle = number(
+            &env,
+            "FOLIO_SESSION_IDLE_MINUTES",
+            folio.session_idle_minutes,
+            120,
+            minutes,
+        )
+        .and_then(|n| at_least("FOLIO_SESSION_IDLE_MINUTES", n, 1, minutes))?;
+        let hours = "a whole number of hours, at least 1";
+        let session_absolute = number(
+            &env,
+            "FOLIO_SESSION_ABSOLUTE_HOURS",
+            folio.session_absolute_hours,
+            24,
+            hours,
+        )
+        .and_then(|n| at_least("FOLIO_SESSION_ABSOLUTE_HOURS", n, 1, hours))?;
+
         Ok(Self {
+            session_idle: Duration::from_secs(session_idle * 60),
+            session_absolute: Duration::from_secs(session_absolute * 3600),
             trusted_proxies,
             contact_limit_per_hour: number(
                 &env,
@@ -309,6 +334,8 @@ struct FolioTable {
     shutdown_timeout_secs: Option<u64>,
     trusted_proxies: Option<String>,
     contact_limit_per_hour: Option<u32>,
+    session_idle_minutes: Option<u64>,
+    session_absolute_hours: Option<u64>,
 }
 
 #[cfg(test)]
@@ -369,6 +396,8 @@ mod tests {
             ("FOLIO_DEMO_CONTENT", "yes"),
             ("FOLIO_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
             ("FOLIO_CONTACT_LIMIT_PER_HOUR", "0"),
+            ("FOLIO_SESSION_IDLE_MINUTES", "0"),
+            ("FOLIO_SESSION_ABSOLUTE_HOURS", "a day"),
         ] {
             let error = load(FILE, &[(name, value)]).expect_err(name).to_string();
             assert!(error.contains(name), "{error}");

@@ -12,9 +12,9 @@ use crate::rate_limit::{self, Limit};
 use app::contact::{
     ContactDraft, ContactMessage, ContactReply, ContactSubmission, FieldErrors, HONEYPOT, validate,
 };
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use std::time::Duration;
 
@@ -103,7 +103,7 @@ pub async fn submit(
     let mut response = if wants_json {
         axum::Json(ContactReply { ok: false, errors }).into_response()
     } else {
-        render_again(&state, parts, ContactSubmission { draft, errors }).await
+        crate::render_with(&state, parts, ContactSubmission { draft, errors }).await
     };
     *response.status_mut() = status;
     if let Some(after) = retry_after {
@@ -163,22 +163,6 @@ fn read_form(body: &Bytes) -> (ContactDraft, String) {
         }
     }
     (draft, honeypot)
-}
-
-/// The contact page again, showing what the visitor typed and what needs fixing.
-async fn render_again(
-    state: &AppState,
-    mut parts: axum::http::request::Parts,
-    submission: ContactSubmission,
-) -> Response {
-    let base = state.leptos_context();
-    let context = move || {
-        base();
-        leptos::prelude::provide_context(submission.clone());
-    };
-    parts.method = Method::GET;
-    let render = leptos_axum::render_app_async_with_context(context, state.shell());
-    render(Request::from_parts(parts, Body::empty())).await
 }
 
 fn is_form(headers: &HeaderMap) -> bool {

@@ -4,6 +4,7 @@
 //! [`router`] builds the whole application from an [`AppState`] without a socket, so tests drive
 //! it with `oneshot`; `main.rs` only parses the command line and calls into here.
 
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod contact;
@@ -90,11 +91,40 @@ impl AppState {
         }
     }
 
+    /// The owner's session timeouts.
+    pub fn timeouts(&self) -> auth::Timeouts {
+        auth::Timeouts {
+            idle: self.config.session_idle,
+            absolute: self.config.session_absolute,
+        }
+    }
+
     /// The HTML document around the app.
     pub fn shell(&self) -> impl Fn() -> AnyView + Clone + Send + Sync + 'static {
         let assets = self.assets.clone();
         move || app::shell(assets.clone()).into_any()
     }
+}
+
+/// Renders the page `parts` asks for (as a GET) with `value` in its context: how a refused form
+/// post gets its page back, showing what was typed and what needs fixing.
+pub async fn render_with<T: Clone + Send + Sync + 'static>(
+    state: &AppState,
+    mut parts: axum::http::request::Parts,
+    value: T,
+) -> axum::response::Response {
+    let base = state.leptos_context();
+    let context = move || {
+        base();
+        provide_context(value.clone());
+    };
+    parts.method = axum::http::Method::GET;
+    let render = leptos_axum::render_app_async_with_context(context, state.shell());
+    render(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::empty(),
+    ))
+    .await
 }
 
 /// The name of the owner's session cookie. `__Host-` makes browsers insist on Secure, Path=/
@@ -113,15 +143,20 @@ pub fn router(state: AppState) -> Router {
     let shell = state.shell();
     let not_found = leptos_axum::render_app_async_with_context(context.clone(), shell.clone());
 
-    // The session store is ready for the owner's sign-in; tower-sessions sets a cookie only
-    // once a session is written to, so anonymous visitors get none.
+    // Only the owner's sign-in writes to a session, and tower-sessions sets a cookie only once
+    // one is written to, so visitors get none.
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(SESSION_COOKIE)
         .with_secure(true)
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(2)));
+        // The idle timeout itself is enforced (and logged) by `auth::identify`; the store keeps
+        // a record an hour longer so that check sees it, then forgets it.
+        .with_expiry(Expiry::OnInactivity(
+            time::Duration::try_from(config.session_idle).unwrap_or(time::Duration::hours(2))
+                + time::Duration::hours(1),
+        ));
 
     let pages = Router::new()
         .leptos_routes_with_context(&state, generate_route_list(app::App), context, shell)
@@ -140,8 +175,18 @@ pub fn router(state: AppState) -> Router {
         .route("/robots.txt", get(feeds::robots))
         .merge(pages)
         .route("/contact", post(contact::submit))
+        .route("/sign-in", post(auth::sign_in))
+        .route("/setup", post(auth::setup))
+        .route("/sign-out", post(auth::sign_out))
+        .route(
+            "/owner/sign-out-everywhere",
+            post(auth::sign_out_everywhere),
+        )
+        .route("/owner/password", post(auth::change_password))
+        .route("/owner/inbox/{id}", post(auth::inbox_action))
         .nest_service("/pkg", statics::pkg_service(&state.leptos))
         .fallback_service(statics::public_service(&state.leptos, not_found))
+        .layer(from_fn_with_state(state.clone(), auth::identify))
         .layer(sessions)
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(DefaultBodyLimit::max(config.body_limit))
@@ -216,7 +261,12 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let grace = config.shutdown_timeout;
     let public_url = config.public_url.clone();
     let state = AppState::new(config, pool.clone());
+    auth::password::warm_up();
+    if let Err(error) = auth::setup::announce(&pool, &public_url).await {
+        tracing::error!(%error, "cannot create a setup link");
+    }
     tokio::spawn(sessions_cleanup(pool.clone()));
+    tokio::spawn(auth::janitor(pool.clone()));
     tokio::spawn(rate_limit::janitor(pool.clone()));
     tokio::spawn(page_cache::follow_changes(
         state.pages.clone(),
