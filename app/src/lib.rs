@@ -9,6 +9,7 @@ pub mod contact;
 pub mod content;
 pub mod error;
 pub mod live;
+pub mod media;
 pub mod owner;
 pub mod pages;
 pub mod seo;
@@ -140,6 +141,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/owner") view=owner::AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/owner/inbox") view=owner::InboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/owner/security") view=owner::SecurityLogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/owner/media") view=media::MediaPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

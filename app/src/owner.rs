@@ -52,7 +52,7 @@ pub struct Submitted {
 
 impl Submitted {
     /// What this page's form should show: the refused submission when it is this form's.
-    fn for_form(form: &'static str) -> Self {
+    pub(crate) fn for_form(form: &'static str) -> Self {
         use_context::<Self>()
             .filter(|s| s.form == form)
             .unwrap_or_default()
@@ -74,7 +74,7 @@ impl Submitted {
     }
 
     /// The line above the form.
-    fn summary_line(&self) -> Option<String> {
+    pub(crate) fn summary_line(&self) -> Option<String> {
         self.summary.clone().or_else(|| match self.errors.len() {
             0 => None,
             1 => Some("Please fix the field marked below.".to_owned()),
@@ -100,12 +100,12 @@ pub fn safe_next(next: Option<&str>) -> String {
 
 /// The owner's stylesheet: linked only on owner pages, so visitors never download it.
 #[component]
-fn OwnerStyles() -> impl IntoView {
+pub(crate) fn OwnerStyles() -> impl IntoView {
     view! { <leptos_meta::Link rel="stylesheet" href="/owner.css"/> }
 }
 
 /// Keeps a page out of every cache: it depends on the session or on one-time state.
-fn no_store() {
+pub(crate) fn no_store() {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.insert_header(
@@ -117,7 +117,7 @@ fn no_store() {
 
 /// The summary line above a form, announced when it appears.
 #[component]
-fn FormSummary(text: Option<String>) -> impl IntoView {
+pub(crate) fn FormSummary(text: Option<String>) -> impl IntoView {
     view! { <div class="form-summary" role="alert" data-testid="form-summary">{text}</div> }
 }
 
@@ -274,7 +274,7 @@ fn done_notice(done: Option<&str>) -> Option<&'static str> {
 
 /// Answers an owner page's `401` by sending the browser to sign in first.
 #[component]
-fn OwnerOnly(error: AppError, path: &'static str) -> impl IntoView {
+pub(crate) fn OwnerOnly(error: AppError, path: &'static str) -> impl IntoView {
     if error == AppError::Unauthorized {
         #[cfg(feature = "ssr")]
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
@@ -292,10 +292,11 @@ fn OwnerOnly(error: AppError, path: &'static str) -> impl IntoView {
 
 /// The owner's navigation between their pages.
 #[component]
-fn OwnerNav(current: &'static str) -> impl IntoView {
+pub(crate) fn OwnerNav(current: &'static str) -> impl IntoView {
     let links = [
         ("/owner", "Account"),
         ("/owner/inbox", "Inbox"),
+        ("/owner/media", "Media"),
         ("/owner/security", "Security log"),
     ];
     view! {
@@ -384,7 +385,7 @@ pub struct InboxList {
 }
 
 /// Page `n` of an owner list.
-fn page_href(path: &str, n: u32) -> String {
+pub(crate) fn page_href(path: &str, n: u32) -> String {
     if n > 1 {
         format!("{path}?page={n}")
     } else {

@@ -39,6 +39,9 @@ async function signIn(page: Page, password = PASSWORD): Promise<void> {
   await page.getByLabel('Email').fill(EMAIL);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  // Let the page signing in lands on finish loading before the test moves on.
+  await expect(page).not.toHaveURL(/\/sign-in/);
+  await page.waitForLoadState('load');
 }
 
 /** A new browser context for someone else: a visitor, or the owner on another device. */
@@ -156,7 +159,7 @@ test('the owner pages have no serious or critical WCAG violations, in both theme
     const page = await owner.newPage();
     await signIn(page);
     await expect(page).toHaveURL(/\/owner$/);
-    for (const path of ['/owner', '/owner/inbox', '/owner/security']) {
+    for (const path of ['/owner', '/owner/inbox', '/owner/security', '/owner/media']) {
       await gotoLoaded(page, path);
       const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']).analyze();
       const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
@@ -190,6 +193,53 @@ test('a cross-origin form post is refused and changes nothing', async ({ page, g
   await expect(page.getByTestId('account-email')).toContainText(EMAIL);
 });
 
+/** A 96 × 64 checkerboard PNG. */
+const CHECKER_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAGAAAABACAIAAABqVuVZAAAAh0lEQVR42u3asQ0AIAgEQCaxdhxrp3Mcx2IGSvGSrz/hyg8x9inlrlnK6/0BCBAgQIAAAQIECBAgQIAAAQLUDOi3g6v9gAABAgQIECBAgAABAgQIECBA3YAMZhZFQIAAAQIECBAgQIAAAQIECJD/IIOZRREQIECAAAECBAgQIECAAAEC1BYoATwPIaV6aUDQAAAAAElFTkSuQmCC',
+  'base64',
+);
+
+test('the owner uploads a picture to the media library; a fake one is refused', async ({ page, guard }) => {
+  await signIn(page);
+  await page.goto('/owner/media');
+  await expect(page.getByRole('heading', { level: 1, name: 'Media' })).toBeVisible();
+
+  // A text file dressed up as a PNG: refused, with the reason beside the file field.
+  guard.expectStatus('/owner/media', 422);
+  await page.getByLabel('Picture').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('not a picture, only words\n') });
+  await page.getByLabel('Alt text').fill('Words');
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await expect(page.getByTestId('file-error')).toContainText('upload a JPEG, PNG, GIF or WebP image');
+  await expect(page.getByLabel('Alt text')).toHaveValue('Words');
+
+  // A real PNG named .jpg: fine, since only its content counts.
+  await page.getByLabel('Picture').setInputFiles({ name: 'checker.jpg', mimeType: 'image/jpeg', buffer: CHECKER_PNG });
+  await page.getByLabel('Alt text').fill('A blue and orange checkerboard');
+  await page.getByRole('button', { name: 'Upload' }).click();
+  await expect(page).toHaveURL(/\/owner\/media\?added=[0-9a-f]{32}$/);
+  await expect(page.getByTestId('media-notice')).toContainText('Uploaded');
+  const item = page.getByTestId('media-item').filter({ has: page.getByAltText('A blue and orange checkerboard') });
+  await expect(item).toHaveCount(1);
+  const url = (await item.getByTestId('media-url').textContent()) ?? '';
+  expect(url).toMatch(/^\/media\/[0-9a-f]{32}-96\.webp$/);
+  const image = item.getByRole('img');
+  await expect(image).toHaveAttribute('width', '96');
+  await expect(image).toHaveAttribute('height', '64');
+
+  const served = await page.request.get(url);
+  expect(served.status()).toBe(200);
+  expect(served.headers()['content-type']).toBe('image/webp');
+  expect(served.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+  expect(served.headers()['x-content-type-options']).toBe('nosniff');
+  expect((await served.body()).subarray(8, 12).toString()).toBe('WEBP');
+
+  await item.getByRole('button', { name: 'Delete' }).click();
+  await expect(page).toHaveURL(/\/owner\/media\?deleted=1$/);
+  await expect(page.getByAltText('A blue and orange checkerboard')).toHaveCount(0);
+  expect((await page.request.get(url)).status()).toBe(404);
+});
+
+// Last: it leaves the account paused for a minute.
 test('six wrong passwords get a 429 page that says how long to wait', async ({ browser }) => {
   const attacker = await other(browser, '198.51.100.62');
   const page = await attacker.newPage();

@@ -12,6 +12,7 @@ pub mod db;
 pub mod embedded;
 pub mod feeds;
 pub mod health;
+pub mod media;
 pub mod observability;
 pub mod page_cache;
 pub mod rate_limit;
@@ -37,7 +38,6 @@ use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -184,14 +184,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/owner/password", post(auth::change_password))
         .route("/owner/inbox/{id}", post(auth::inbox_action))
+        .route(
+            "/owner/media",
+            post(media::upload).layer(DefaultBodyLimit::max(media::UPLOAD_BODY_LIMIT)),
+        )
+        .route("/owner/media/{key}/delete", post(media::delete))
+        .route("/media/{file}", get(media::serve))
         .nest_service("/pkg", statics::pkg_service(&state.leptos))
         .fallback_service(statics::public_service(&state.leptos, not_found))
         .layer(from_fn_with_state(state.clone(), auth::identify))
         .layer(sessions)
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(DefaultBodyLimit::max(config.body_limit))
-        // Refuses an oversized Content-Length before reading a byte, and caps chunked bodies.
-        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        // Refuses an oversized Content-Length before reading a byte, and caps chunked bodies;
+        // only the media upload may be larger.
+        .layer(from_fn_with_state(config.body_limit, security::body_limit))
         .layer(from_fn_with_state(policy.clone(), security::same_origin))
         .layer(from_fn_with_state(policy, security::headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))

@@ -82,6 +82,31 @@ pub async fn headers(
     response
 }
 
+/// Refuses a body over the limit (the media upload's for `POST /owner/media`, else `limit`)
+/// from its `Content-Length` before reading a byte, and caps a chunked body at the same size.
+pub async fn body_limit(State(limit): State<usize>, request: Request, next: Next) -> Response {
+    let limit = if request.method() == Method::POST && request.uri().path() == "/owner/media" {
+        crate::media::UPLOAD_BODY_LIMIT
+    } else {
+        limit
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is too large.\n",
+        )
+            .into_response();
+    }
+    let request =
+        request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
+}
+
 /// Refuses, with 403, any request that could change data unless the browser says it comes
 /// from this site (OWASP CSRF cheat sheet: "verifying origin with standard headers").
 pub async fn same_origin(

@@ -80,8 +80,46 @@ static HIGHLIGHTED: LazyLock<Mutex<HighlightCache>> = LazyLock::new(Mutex::defau
 /// The one sanitizer, built once: building it allocates every allow-list.
 static SANITIZER: LazyLock<Builder<'static>> = LazyLock::new(sanitizer);
 
+/// What the media store knows of an uploaded image: its size and every stored width, so the
+/// renderer can give it `width`, `height` and a `srcset` (nothing shifts as it loads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFacts {
+    pub width: u32,
+    pub height: u32,
+    /// `/media/<key>-480.webp 480w, …`
+    pub srcset: String,
+}
+
+/// Images the renderer can size, by their `src`.
+pub type ImageSizes = HashMap<String, ImageFacts>;
+
+/// How wide a body image is drawn: the text column, or the screen on a phone.
+const BODY_IMAGE_SIZES: &str = "(min-width: 46rem) 44rem, 100vw";
+
+/// The media keys a Markdown text refers to (`/media/<32 hex digits>-…`), for looking their
+/// facts up before rendering.
+pub fn media_keys(markdown: &str) -> Vec<String> {
+    let mut keys: Vec<String> = markdown
+        .match_indices("/media/")
+        .filter_map(|(at, found)| {
+            let key = markdown.get(at + found.len()..at + found.len() + 32)?;
+            let dash = markdown.get(at + found.len() + 32..at + found.len() + 33)?;
+            (dash == "-" && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+                .then(|| key.to_owned())
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 /// Renders Markdown to sanitized HTML and lists its headings.
 pub fn render(markdown: &str) -> Rendered {
+    render_sized(markdown, &ImageSizes::new())
+}
+
+/// [`render`], giving the images in `sizes` their width, height and `srcset`.
+pub fn render_sized(markdown: &str, sizes: &ImageSizes) -> Rendered {
     // Not `ENABLE_HEADING_ATTRIBUTES`: `{#id .class}` would let the text choose ids and classes.
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
@@ -89,7 +127,10 @@ pub fn render(markdown: &str) -> Rendered {
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_SMART_PUNCTUATION;
 
-    let mut body = Body::default();
+    let mut body = Body {
+        sizes: Some(sizes),
+        ..Body::default()
+    };
     for event in Parser::new_ext(markdown, options) {
         body.push(event);
     }
@@ -159,7 +200,13 @@ fn sanitizer() -> Builder<'static> {
             "a",
             ["href", "title", "rel", "class", "id", "aria-label"].into(),
         ),
-        ("img", ["src", "alt", "title", "loading", "decoding"].into()),
+        (
+            "img",
+            [
+                "src", "alt", "title", "loading", "decoding", "width", "height", "srcset", "sizes",
+            ]
+            .into(),
+        ),
         ("h2", heading_attributes.clone()),
         ("h3", heading_attributes.clone()),
         ("h4", heading_attributes.clone()),
@@ -193,6 +240,25 @@ fn sanitizer() -> Builder<'static> {
     builder
 }
 
+/// A `srcset` of media-store files only: `/media/<key>-<w>.webp <w>w, …`.
+fn is_media_srcset(value: &str) -> bool {
+    value.split(", ").all(|candidate| {
+        let Some((url, descriptor)) = candidate.split_once(' ') else {
+            return false;
+        };
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit());
+        let file = url
+            .strip_prefix("/media/")
+            .and_then(|rest| rest.strip_suffix(".webp"))
+            .and_then(|stem| stem.split_once('-'));
+        matches!(file, Some((key, width)) if key.len() == 32
+            && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && digits(width))
+            && descriptor.strip_suffix('w').is_some_and(digits)
+    })
+}
+
 /// Checks the value of an attribute the allow-list lets through: ids, classes and the few
 /// enumerated attributes must be exactly what the renderer writes.
 fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
@@ -208,6 +274,11 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
         ("pre", "tabindex") => value == "0",
         ("img", "loading") => value == "lazy",
         ("img", "decoding") => value == "async",
+        ("img", "width" | "height") => {
+            !value.is_empty() && value.len() <= 5 && value.bytes().all(|b| b.is_ascii_digit())
+        }
+        ("img", "srcset") => is_media_srcset(value),
+        ("img", "sizes") => value == BODY_IMAGE_SIZES,
         ("th", "scope") => value == "col",
         ("ol", "start") => !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()),
         _ => true,
@@ -408,6 +479,8 @@ struct Body<'a> {
     /// Footnote numbers in order of first reference, by normalized label.
     footnote_numbers: HashMap<String, usize>,
     footnote_bodies: HashMap<String, Vec<Event<'a>>>,
+    /// Uploaded images the renderer can size.
+    sizes: Option<&'a ImageSizes>,
 }
 
 impl<'a> Body<'a> {
@@ -604,6 +677,15 @@ impl<'a> Body<'a> {
         if !image.title.is_empty() {
             html.push_str("\" title=\"");
             push_escaped(&mut html, &image.title);
+        }
+        if let Some(facts) = self.sizes.and_then(|sizes| sizes.get(image.src.as_ref())) {
+            html.push_str(&format!(
+                "\" width=\"{}\" height=\"{}\" srcset=\"",
+                facts.width, facts.height
+            ));
+            push_escaped(&mut html, &facts.srcset);
+            html.push_str("\" sizes=\"");
+            html.push_str(BODY_IMAGE_SIZES);
         }
         // Body images are mostly below the fold; decoding off the main thread keeps scrolling
         // smooth. https://web.dev/articles/browser-level-image-lazy-loading
@@ -927,6 +1009,79 @@ fn class_for(scope: Scope) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn uploaded_images_get_their_size_and_srcset() {
+        let src = format!("/media/{KEY}-720.webp");
+        let srcset = format!("/media/{KEY}-480.webp 480w, /media/{KEY}-720.webp 720w");
+        let sizes: ImageSizes = [(
+            src.clone(),
+            ImageFacts {
+                width: 720,
+                height: 405,
+                srcset: srcset.clone(),
+            },
+        )]
+        .into();
+        let html = render_sized(
+            &format!("![A harbour]({src})\n\n![Elsewhere](/other.png)"),
+            &sizes,
+        )
+        .html;
+        let images: Vec<Element> = elements(&html)
+            .into_iter()
+            .filter(|e| e.name == "img")
+            .collect();
+        let attribute = |e: &Element, name: &str| {
+            e.attributes
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(attribute(&images[0], "width").as_deref(), Some("720"));
+        assert_eq!(attribute(&images[0], "height").as_deref(), Some("405"));
+        assert_eq!(attribute(&images[0], "srcset"), Some(srcset));
+        assert_eq!(
+            attribute(&images[0], "sizes").as_deref(),
+            Some(BODY_IMAGE_SIZES)
+        );
+        assert_eq!(
+            attribute(&images[1], "srcset"),
+            None,
+            "only known uploads are sized"
+        );
+    }
+
+    #[test]
+    fn only_media_store_srcsets_survive_sanitizing() {
+        let good = format!("/media/{KEY}-480.webp 480w, /media/{KEY}-720.webp 720w");
+        assert!(is_media_srcset(&good));
+        for bad in [
+            "https://evil.example/x.webp 480w",
+            "javascript:alert(1) 1w",
+            "/media/../../etc/passwd 480w",
+            &format!("/media/{KEY}-480.webp"),
+            &format!("/media/{KEY}-480.webp 480x"),
+        ] {
+            assert!(!is_media_srcset(bad), "{bad}");
+        }
+        let cleaned = sanitize_html(
+            r#"<img src="/a.png" alt="" srcset="https://evil.example/x 1w" width="9999999">"#,
+        );
+        assert!(
+            !cleaned.contains("srcset") && !cleaned.contains("width"),
+            "{cleaned}"
+        );
+    }
+
+    #[test]
+    fn media_keys_are_found_once_each() {
+        let text =
+            format!("![a](/media/{KEY}-480.webp) ![b](/media/{KEY}-720.webp) /media/short-1.webp");
+        assert_eq!(media_keys(&text), vec![KEY.to_owned()]);
+    }
 
     /// One element start tag (or comment, named `!`) as a browser's tokenizer would read it.
     #[derive(Debug)]

@@ -104,6 +104,46 @@ impl From<markdown::Heading> for TocEntry {
     }
 }
 
+/// The media-store facts of the uploaded images `markdown` refers to, for
+/// [`markdown::render_sized`].
+#[cfg(feature = "ssr")]
+pub async fn image_sizes(
+    pool: &sqlx::PgPool,
+    markdown: &str,
+) -> Result<markdown::ImageSizes, sqlx::Error> {
+    let keys = markdown::media_keys(markdown);
+    if keys.is_empty() {
+        return Ok(markdown::ImageSizes::new());
+    }
+    let rows = sqlx::query!(
+        "select m.key, v.width, v.height from media m join media_variants v on v.media_id = m.id
+         where m.key = any($1) order by m.key, v.width",
+        &keys,
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut sizes = markdown::ImageSizes::new();
+    for group in rows.chunk_by(|a, b| a.key == b.key) {
+        let url = |width: i32| format!("/media/{}-{width}.webp", group[0].key);
+        let srcset = group
+            .iter()
+            .map(|v| format!("{} {}w", url(v.width), v.width))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for variant in group {
+            sizes.insert(
+                url(variant.width),
+                markdown::ImageFacts {
+                    width: u32::try_from(variant.width).unwrap_or(0),
+                    height: u32::try_from(variant.height).unwrap_or(0),
+                    srcset: srcset.clone(),
+                },
+            );
+        }
+    }
+    Ok(sizes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

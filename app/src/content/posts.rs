@@ -87,10 +87,7 @@ pub mod ssr {
         .await
     }
 
-    pub async fn by_slug(
-        db: impl sqlx::PgExecutor<'_>,
-        slug: &str,
-    ) -> Result<Option<PostDetail>, sqlx::Error> {
+    pub async fn by_slug(db: &sqlx::PgPool, slug: &str) -> Result<Option<PostDetail>, sqlx::Error> {
         let row = sqlx::query!(
             r#"
             select slug, title, summary, tags, body, to_char(published_at, 'YYYY-MM-DD') as "published!"
@@ -101,8 +98,12 @@ pub mod ssr {
         )
         .fetch_optional(db)
         .await?;
-        Ok(row.map(|row| {
-            let rendered = markdown::render(&row.body);
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let sizes = crate::content::image_sizes(db, &row.body).await?;
+        let rendered = markdown::render_sized(&row.body, &sizes);
+        Ok(Some({
             PostDetail {
                 card: PostCard {
                     slug: row.slug,

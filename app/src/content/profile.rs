@@ -114,7 +114,11 @@ pub mod ssr {
             name: row.name,
             headline: row.headline,
             bio_short: row.bio_short,
-            bio_html: markdown::render(&row.bio_long).html,
+            bio_html: markdown::render_sized(
+                &row.bio_long,
+                &crate::content::image_sizes(pool, &row.bio_long).await?,
+            )
+            .html,
             location: row.location,
             availability: row.availability,
             avatar: row.avatar.map(|src| (src, row.avatar_alt)),

@@ -188,7 +188,7 @@ pub mod ssr {
     }
 
     pub async fn by_slug(
-        db: impl sqlx::PgExecutor<'_>,
+        db: &sqlx::PgPool,
         slug: &str,
     ) -> Result<Option<ProjectDetail>, sqlx::Error> {
         let row = sqlx::query!(
@@ -202,8 +202,12 @@ pub mod ssr {
         )
         .fetch_optional(db)
         .await?;
-        Ok(row.map(|row| {
-            let rendered = markdown::render(&row.body);
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let sizes = crate::content::image_sizes(db, &row.body).await?;
+        let rendered = markdown::render_sized(&row.body, &sizes);
+        Ok(Some({
             ProjectDetail {
                 card: ProjectCard {
                     slug: row.slug,

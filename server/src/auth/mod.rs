@@ -809,6 +809,8 @@ pub const MUTATING_ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/owner/sign-out-everywhere", Access::Owner),
     ("POST", "/owner/password", Access::Owner),
     ("POST", "/owner/inbox/{id}", Access::Owner),
+    ("POST", "/owner/media", Access::Owner),
+    ("POST", "/owner/media/{key}/delete", Access::Owner),
 ];
 
 /// Who may use a route.
