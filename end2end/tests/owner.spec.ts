@@ -2,7 +2,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
-import { expect, gotoLoaded, sql, test } from '../fixtures';
+import { expect, sql, test } from '../fixtures';
 
 // The owner's account through a real browser: the one-time setup link, the session cookie,
 // signing out and in, the inbox fed by the contact form, a cross-origin form post refused, and
@@ -153,6 +153,7 @@ test('a message sent from the contact form arrives in the inbox', async ({ page,
 });
 
 test('the owner pages have no serious or critical WCAG violations, in both themes', async ({ browser }) => {
+  test.setTimeout(60_000);
   for (const colorScheme of ['light', 'dark'] as const) {
     // axe runs as a script in the page, so this visit has JavaScript on.
     const owner = await browser.newContext({ colorScheme, javaScriptEnabled: true });
@@ -160,7 +161,8 @@ test('the owner pages have no serious or critical WCAG violations, in both theme
     await signIn(page);
     await expect(page).toHaveURL(/\/owner$/);
     for (const path of ['/owner', '/owner/inbox', '/owner/security', '/owner/media']) {
-      await gotoLoaded(page, path);
+      // This context is not the guarded page: leaving while the islands load is fine here.
+      await page.goto(path);
       const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']).analyze();
       const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
       expect(serious.map((v) => `${v.id} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), `${path} (${colorScheme})`).toEqual([]);
