@@ -192,7 +192,7 @@ pub fn router(state: AppState) -> Router {
         .route("/media/{file}", get(media::serve))
         .nest_service("/pkg", statics::pkg_service(&state.leptos))
         .fallback_service(statics::public_service(&state.leptos, not_found))
-        .layer(from_fn_with_state(state.clone(), auth::identify))
+        .layer(from_fn_with_state(Arc::new(state.clone()), auth::identify))
         .layer(sessions)
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(DefaultBodyLimit::max(config.body_limit))

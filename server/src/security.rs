@@ -95,16 +95,20 @@ pub async fn body_limit(State(limit): State<usize>, request: Request, next: Next
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return (
+    match declared {
+        Some(n) if n > limit as u64 => (
             StatusCode::PAYLOAD_TOO_LARGE,
             "The request body is too large.\n",
         )
-            .into_response();
+            .into_response(),
+        // The connection delivers exactly the declared length, so it needs no cap of its own.
+        Some(_) => next.run(request).await,
+        None => {
+            let request = request
+                .map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+            next.run(request).await
+        }
     }
-    let request =
-        request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
-    next.run(request).await
 }
 
 /// Refuses, with 403, any request that could change data unless the browser says it comes

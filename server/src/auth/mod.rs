@@ -95,19 +95,29 @@ pub fn has_session_cookie(headers: &HeaderMap) -> bool {
 /// ends a session that timed out or was superseded, and keeps every response to the owner out
 /// of shared caches.
 pub async fn identify(
-    State(state): State<AppState>,
-    session: Session,
-    client: ClientAddr,
+    State(state): State<std::sync::Arc<AppState>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    // Files (/pkg, images, feeds) need no owner: spare them the session lookups.
+    // Visitors never carry the cookie, and files (/pkg, images, feeds) need no owner: both are
+    // passed straight on, without so much as an extractor running.
     let path = request.uri().path();
     let is_file =
         path.starts_with("/pkg/") || path.rsplit('/').next().is_some_and(|s| s.contains('.'));
     if is_file || !has_session_cookie(request.headers()) {
         return next.run(request).await;
     }
+    let Some(session) = request.extensions().get::<Session>().cloned() else {
+        tracing::error!("no session layer around `identify`");
+        return next.run(request).await;
+    };
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| {
+            c.0.ip()
+        });
+    let client = ClientAddr(state.config.trusted_proxies.client(peer, request.headers()));
     match current(&state, &session, &client, OffsetDateTime::now_utc()).await {
         Ok(Some(owner)) => {
             request.extensions_mut().insert(owner);
