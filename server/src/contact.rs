@@ -165,7 +165,8 @@ fn read_form(body: &Bytes) -> (ContactDraft, String) {
     (draft, honeypot)
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
+/// Whether the body is declared `application/x-www-form-urlencoded`.
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -380,47 +380,52 @@ async fn read_upload(headers: &axum::http::HeaderMap, body: Body) -> Result<Uplo
     Ok(form)
 }
 
+/// The library page, where the upload and delete forms are.
+const PAGE: &str = "/owner/media";
+
+impl Refused {
+    /// The status a refused upload is answered with.
+    fn status(&self) -> StatusCode {
+        if *self == Self::TooLarge {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+}
+
+/// The library page again, with the alt text kept and what needs fixing beside each field.
+async fn refuse(
+    state: &AppState,
+    parts: axum::http::request::Parts,
+    alt: String,
+    errors: Vec<(&'static str, String)>,
+    status: StatusCode,
+) -> Response {
+    let submitted = app::owner::Submitted {
+        form: "media",
+        values: vec![("alt", alt)],
+        errors,
+        summary: None,
+    };
+    crate::auth::render_again(state, parts, PAGE, submitted, status).await
+}
+
 /// `POST /owner/media`: a multipart form with `file` and `alt`.
 pub async fn upload(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     if request.extensions().get::<app::owner::Owner>().is_none() {
-        return (
-            StatusCode::UNAUTHORIZED,
-            "Sign in first: this needs the owner's session.\n",
-        )
-            .into_response();
+        return crate::auth::unauthorized();
     }
     let (parts, body) = request.into_parts();
-    let refuse = |state: AppState,
-                  parts,
-                  alt: String,
-                  errors: Vec<(&'static str, String)>,
-                  status| async move {
-        let submitted = app::owner::Submitted {
-            form: "media",
-            values: vec![("alt", alt)],
-            errors,
-            summary: None,
-        };
-        let mut parts: axum::http::request::Parts = parts;
-        parts.uri = axum::http::Uri::from_static("/owner/media");
-        let mut response = crate::render_with(&state, parts, submitted).await;
-        *response.status_mut() = status;
-        response
-    };
     let form = match read_upload(&parts.headers, body).await {
         Ok(form) => form,
         Err(refused) => {
-            let status = if refused == Refused::TooLarge {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
             return refuse(
-                state,
+                &state,
                 parts,
                 String::new(),
                 vec![("file", refused.to_string())],
-                status,
+                refused.status(),
             )
             .await;
         }
@@ -439,7 +444,7 @@ pub async fn upload(State(state): State<AppState>, request: axum::extract::Reque
     }
     if !errors.is_empty() {
         return refuse(
-            state,
+            &state,
             parts,
             form.alt,
             errors,
@@ -455,17 +460,12 @@ pub async fn upload(State(state): State<AppState>, request: axum::extract::Reque
     let processed = match processed {
         Ok(processed) => processed,
         Err(refused) => {
-            let status = if refused == Refused::TooLarge {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
             return refuse(
-                state,
+                &state,
                 parts,
                 form.alt,
                 vec![("file", refused.to_string())],
-                status,
+                refused.status(),
             )
             .await;
         }
@@ -492,11 +492,7 @@ pub async fn delete(
     request: axum::extract::Request,
 ) -> Response {
     if request.extensions().get::<app::owner::Owner>().is_none() {
-        return (
-            StatusCode::UNAUTHORIZED,
-            "Sign in first: this needs the owner's session.\n",
-        )
-            .into_response();
+        return crate::auth::unauthorized();
     }
     let used = match uses(&state.pool, &key).await {
         Ok(used) => used,
@@ -506,8 +502,7 @@ pub async fn delete(
         }
     };
     if !used.is_empty() {
-        let (mut parts, _) = request.into_parts();
-        parts.uri = axum::http::Uri::from_static("/owner/media");
+        let (parts, _) = request.into_parts();
         let submitted = app::owner::Submitted {
             form: "media",
             values: Vec::new(),
@@ -517,9 +512,8 @@ pub async fn delete(
                 used.join(", ")
             )),
         };
-        let mut response = crate::render_with(&state, parts, submitted).await;
-        *response.status_mut() = StatusCode::CONFLICT;
-        return response;
+        return crate::auth::render_again(&state, parts, PAGE, submitted, StatusCode::CONFLICT)
+            .await;
     }
     match sqlx::query!("delete from media where key = $1", key)
         .execute(&state.pool)

@@ -210,16 +210,7 @@ async fn read_form(
     request: Request,
 ) -> Result<(Form, axum::http::request::Parts), Response> {
     let (parts, body) = request.into_parts();
-    let is_form = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+    if !crate::contact::is_form(&parts.headers) {
         return Err((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Send the form as application/x-www-form-urlencoded.\n",
@@ -239,7 +230,7 @@ async fn read_form(
 }
 
 /// The page the form is on (`page`), again, with `submitted` shown, answered with `status`.
-async fn render_again(
+pub(crate) async fn render_again(
     state: &AppState,
     mut parts: axum::http::request::Parts,
     page: &'static str,
@@ -260,7 +251,8 @@ fn unavailable() -> Response {
         .into_response()
 }
 
-fn unauthorized() -> Response {
+/// The answer to an owner-only route without the owner's session.
+pub(crate) fn unauthorized() -> Response {
     (
         StatusCode::UNAUTHORIZED,
         "Sign in first: this needs the owner's session.\n",
@@ -600,6 +592,18 @@ async fn end_other_sessions(
     Ok(epoch)
 }
 
+/// Carries this session on under `epoch` and a new id, then goes to `done`; if it cannot be
+/// renewed, the owner signs in again.
+async fn renew(session: &Session, epoch: i32, now: OffsetDateTime, done: &str) -> Response {
+    match sign_in_session(session, epoch, now).await {
+        Ok(()) => Redirect::to(done).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "cannot renew this session");
+            Redirect::to("/sign-in").into_response()
+        }
+    }
+}
+
 /// `POST /owner/sign-out-everywhere`.
 pub async fn sign_out_everywhere(
     State(state): State<AppState>,
@@ -626,13 +630,7 @@ pub async fn sign_out_everywhere(
     }
     .await;
     match ended {
-        Ok(epoch) => match sign_in_session(&session, epoch, now).await {
-            Ok(()) => Redirect::to("/owner?done=everywhere").into_response(),
-            Err(error) => {
-                tracing::error!(%error, "cannot renew this session");
-                Redirect::to("/sign-in").into_response()
-            }
-        },
+        Ok(epoch) => renew(&session, epoch, now, "/owner?done=everywhere").await,
         Err(error) => {
             tracing::error!(%error, "signing out everywhere failed");
             unavailable()
@@ -740,13 +738,7 @@ pub async fn change_password(
     }
     .await;
     match changed {
-        Ok(epoch) => match sign_in_session(&session, epoch, now).await {
-            Ok(()) => Redirect::to("/owner?done=password").into_response(),
-            Err(error) => {
-                tracing::error!(%error, "cannot renew this session");
-                Redirect::to("/sign-in").into_response()
-            }
-        },
+        Ok(epoch) => renew(&session, epoch, now, "/owner?done=password").await,
         Err(error) => {
             tracing::error!(%error, "changing the password failed");
             unavailable()
