@@ -7,6 +7,7 @@
 pub mod components;
 pub mod contact;
 pub mod content;
+pub mod editor;
 pub mod error;
 pub mod live;
 pub mod media;
@@ -142,6 +143,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/owner/inbox") view=owner::InboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/owner/security") view=owner::SecurityLogPage ssr=SsrMode::Async/>
                     <Route path=path!("/owner/media") view=media::MediaPage ssr=SsrMode::Async/>
+                    <Route path=path!("/owner/content") view=editor::overview::ContentPage ssr=SsrMode::Async/>
+                    <Route path=path!("/owner/history/:kind/:id") view=editor::history::HistoryPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

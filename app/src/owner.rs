@@ -295,6 +295,7 @@ pub(crate) fn OwnerOnly(error: AppError, path: &'static str) -> impl IntoView {
 pub(crate) fn OwnerNav(current: &'static str) -> impl IntoView {
     let links = [
         ("/owner", "Account"),
+        ("/owner/content", "Content"),
         ("/owner/inbox", "Inbox"),
         ("/owner/media", "Media"),
         ("/owner/security", "Security log"),
@@ -567,6 +568,7 @@ pub fn OwnerBar() -> impl IntoView {
             <OwnerStyles/>
             <div class="owner-bar" data-testid="owner-bar">
                 <a href="/owner">"Account"</a>
+                <a href="/owner/content">"Content"</a>
                 <form method="post" action="/sign-out">
                     <button type="submit" class="link-button">"Sign out"</button>
                 </form>

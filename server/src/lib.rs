@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod contact;
 pub mod db;
+pub mod editor;
 pub mod embedded;
 pub mod feeds;
 pub mod health;
@@ -189,6 +190,16 @@ pub fn router(state: AppState) -> Router {
             post(media::upload).layer(DefaultBodyLimit::max(media::UPLOAD_BODY_LIMIT)),
         )
         .route("/owner/media/{key}/delete", post(media::delete))
+        .route("/owner/new/{kind}", post(editor::create))
+        .route("/owner/edit/{kind}/{id}", post(editor::save))
+        .route("/owner/edit/{kind}/{id}/duplicate", post(editor::duplicate))
+        .route("/owner/edit/{kind}/{id}/delete", post(editor::delete))
+        .route("/owner/edit/{kind}/{id}/move", post(editor::move_project))
+        .route("/owner/history/{kind}/{id}/restore", post(editor::restore))
+        .route(
+            "/owner/history/{kind}/{id}/undelete",
+            post(editor::undelete),
+        )
         .route("/media/{file}", get(media::serve))
         .nest_service("/pkg", statics::pkg_service(&state.leptos))
         .fallback_service(statics::public_service(&state.leptos, not_found))

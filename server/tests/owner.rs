@@ -7,8 +7,8 @@ mod common;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use common::{body_text, config};
+use axum::http::{Method, Request, StatusCode, header};
+use common::{Reply, config, form, request, send};
 use folio_server::auth::limits::{self, Keys, Verdict};
 use folio_server::auth::{Access, MUTATING_ROUTES, reset_password, setup};
 use folio_server::config::Config;
@@ -17,7 +17,6 @@ use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::time::Duration;
 use time::OffsetDateTime;
-use tower::ServiceExt;
 
 const EMAIL: &str = "owner@example.com";
 const PASSWORD: &str = "correct horse battery staple";
@@ -38,75 +37,6 @@ async fn with_owner(pool: &PgPool) -> Router {
         .await
         .expect("owner");
     app
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    /// The session cookie this response set, if any.
-    fn cookie(&self) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(SESSION_COOKIE))
-            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-            .filter(|pair| !pair.ends_with('='))
-    }
-
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-}
-
-/// A same-origin request from `from`, carrying `cookie` when given.
-fn request(
-    method: Method,
-    uri: &str,
-    body: &str,
-    cookie: Option<&str>,
-    from: &str,
-) -> Request<Body> {
-    // As a browser sends it.
-    let mut builder = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::ACCEPT, "text/html,application/xhtml+xml")
-        .header("sec-fetch-site", "same-origin");
-    if !body.is_empty() {
-        builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    }
-    if let Some(cookie) = cookie {
-        builder = builder.header(header::COOKIE, cookie);
-    }
-    let mut request = builder.body(Body::from(body.to_owned())).expect("request");
-    let peer: SocketAddr = from.parse().expect("address");
-    request.extensions_mut().insert(ConnectInfo(peer));
-    request
-}
-
-async fn send(app: &Router, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    Reply {
-        status,
-        headers,
-        body: body_text(response).await,
-    }
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish()
 }
 
 async fn sign_in_from(app: &Router, password: &str, cookie: Option<&str>, from: &str) -> Reply {
@@ -729,7 +659,7 @@ async fn every_mutating_route_refuses_other_origins(pool: PgPool) {
         .map(|(method, path, _)| {
             (
                 Method::from_bytes(method.as_bytes()).expect("method"),
-                path.replace("{id}", "1"),
+                path.replace("{id}", "1").replace("{kind}", "project"),
             )
         })
         .collect();
@@ -812,7 +742,7 @@ async fn owner_routes_and_server_functions_answer_401_without_a_session(pool: Pg
         .collect();
     assert!(owner_routes.len() >= 3);
     for (method, path, _) in owner_routes {
-        let path = path.replace("{id}", "1");
+        let path = path.replace("{id}", "1").replace("{kind}", "project");
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         let body = form(&[
             ("action", "delete"),

@@ -48,11 +48,14 @@ pub async fn list_posts(page: Option<String>) -> Result<PostList, AppError> {
     Ok(PostList { items, page })
 }
 
-/// A published post by its slug.
+/// A published post by its slug (for the signed-in owner, drafts and scheduled ones too).
 #[server(endpoint = "posts/get", input = server_fn::codec::GetUrl)]
 pub async fn get_post(slug: String) -> Result<PostDetail, AppError> {
     let pool = use_context::<sqlx::PgPool>().ok_or(AppError::Internal)?;
-    ssr::by_slug(&pool, &slug).await?.ok_or(AppError::NotFound)
+    let owner = crate::owner::current_owner().is_some();
+    ssr::by_slug(&pool, &slug, owner)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 #[cfg(feature = "ssr")]
@@ -87,14 +90,20 @@ pub mod ssr {
         .await
     }
 
-    pub async fn by_slug(db: &sqlx::PgPool, slug: &str) -> Result<Option<PostDetail>, sqlx::Error> {
+    /// The post at `slug` if visitors can see it, or whatever its state when `drafts`.
+    pub async fn by_slug(
+        db: &sqlx::PgPool,
+        slug: &str,
+        drafts: bool,
+    ) -> Result<Option<PostDetail>, sqlx::Error> {
         let row = sqlx::query!(
             r#"
-            select slug, title, summary, tags, body, to_char(published_at, 'YYYY-MM-DD') as "published!"
+            select slug, title, summary, tags, body, coalesce(to_char(published_at, 'YYYY-MM-DD'), '') as "published!"
             from posts
-            where slug = $1 and published_at <= now()
+            where slug = $1 and ($2 or published_at <= now())
             "#,
-            slug
+            slug,
+            drafts
         )
         .fetch_optional(db)
         .await?;

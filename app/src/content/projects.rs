@@ -91,11 +91,14 @@ pub async fn list_projects(query: ProjectQuery) -> Result<ProjectList, AppError>
     })
 }
 
-/// A published project by its slug.
+/// A published project by its slug (for the signed-in owner, drafts and scheduled ones too).
 #[server(endpoint = "projects/get", input = server_fn::codec::GetUrl)]
 pub async fn get_project(slug: String) -> Result<ProjectDetail, AppError> {
     let pool = use_context::<sqlx::PgPool>().ok_or(AppError::Internal)?;
-    ssr::by_slug(&pool, &slug).await?.ok_or(AppError::NotFound)
+    let owner = crate::owner::current_owner().is_some();
+    ssr::by_slug(&pool, &slug, owner)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 #[cfg(feature = "ssr")]
@@ -187,18 +190,21 @@ pub mod ssr {
         .await
     }
 
+    /// The project at `slug` if visitors can see it, or whatever its state when `drafts`.
     pub async fn by_slug(
         db: &sqlx::PgPool,
         slug: &str,
+        drafts: bool,
     ) -> Result<Option<ProjectDetail>, sqlx::Error> {
         let row = sqlx::query!(
             r#"
             select slug, title, summary, year, tags, cover, cover_alt, cover_srcset, role, stack, live_url,
-                   source_url, body, to_char(published_at, 'YYYY-MM-DD') as "published!"
+                   source_url, body, coalesce(to_char(published_at, 'YYYY-MM-DD'), '') as "published!"
             from projects
-            where slug = $1 and published_at <= now()
+            where slug = $1 and ($2 or published_at <= now())
             "#,
-            slug
+            slug,
+            drafts
         )
         .fetch_optional(db)
         .await?;

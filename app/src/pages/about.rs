@@ -2,6 +2,7 @@
 
 use crate::components::ErrorNotice;
 use crate::content::profile::get_profile;
+use crate::editor::{Editor, Kind, OwnerTools, editing};
 use crate::seo::{Seo, person};
 use leptos::prelude::*;
 
@@ -10,6 +11,9 @@ const AVATAR_SIZE: u32 = 240;
 
 #[component]
 pub fn AboutPage() -> impl IntoView {
+    if editing(Kind::Profile) {
+        return view! { <Editor kind=Kind::Profile slug="" back="/about"/> }.into_any();
+    }
     let profile = Resource::new_blocking(|| (), |()| get_profile());
     view! {
         <Suspense fallback=|| ()>
@@ -23,6 +27,7 @@ pub fn AboutPage() -> impl IntoView {
                             path="/about".to_owned()
                             json_ld=person(&p)
                         />
+                        <OwnerTools kind=Kind::Profile slug=""/>
                         <h1>{format!("About {}", p.name)}</h1>
                         {p.avatar.clone().map(|(src, alt)| view! {
                             <img class="avatar" src=src alt=alt width=AVATAR_SIZE height=AVATAR_SIZE decoding="async"/>
@@ -70,4 +75,5 @@ pub fn AboutPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }

@@ -4,11 +4,13 @@ use crate::components::{ErrorNotice, ProjectGrid};
 use crate::content::posts::recent_posts;
 use crate::content::profile::get_profile;
 use crate::content::projects::featured_projects;
+use crate::editor::{Editor, Kind, OwnerTools, editing};
 use crate::seo::{Seo, person};
 use leptos::prelude::*;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let edit_profile = editing(Kind::Profile);
     let data = Resource::new_blocking(
         || (),
         |()| async {
@@ -37,14 +39,21 @@ pub fn HomePage() -> impl IntoView {
                         path="/".to_owned()
                         json_ld=person(&profile)
                     />
-                    <section class="hero" aria-labelledby="hero-title">
-                        <p class="eyebrow">{profile.name.clone()}</p>
-                        <h1 id="hero-title">{profile.headline.clone()}</h1>
-                        <p class="lede">{profile.bio_short.clone()}</p>
-                        {(!profile.availability.is_empty()).then(|| view! {
-                            <p class="availability">{profile.availability.clone()}</p>
-                        })}
-                    </section>
+                    {if edit_profile {
+                        view! { <Editor kind=Kind::Profile slug="" back="/"/> }.into_any()
+                    } else {
+                        view! {
+                            <OwnerTools kind=Kind::Profile slug=""/>
+                            <section class="hero" aria-labelledby="hero-title">
+                                <p class="eyebrow">{profile.name.clone()}</p>
+                                <h1 id="hero-title" data-testid="headline">{profile.headline.clone()}</h1>
+                                <p class="lede">{profile.bio_short.clone()}</p>
+                                {(!profile.availability.is_empty()).then(|| view! {
+                                    <p class="availability">{profile.availability.clone()}</p>
+                                })}
+                            </section>
+                        }.into_any()
+                    }}
                     <section aria-labelledby="work-title">
                         <div class="section-head">
                             <h2 id="work-title">"Selected work"</h2>

@@ -2,6 +2,7 @@
 
 use crate::components::{Cover, ErrorNotice, PAGE_SIZES, Pagination, ProjectGrid};
 use crate::content::projects::{ProjectQuery, get_project, list_projects};
+use crate::editor::{Editor, Kind, OwnerTools, editing};
 use crate::seo::Seo;
 use leptos::prelude::*;
 use leptos::serde_json::json;
@@ -108,6 +109,9 @@ pub fn ProjectsPage() -> impl IntoView {
 pub fn ProjectPage() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.with(|p| p.get("slug").unwrap_or_default());
+    if editing(Kind::Project) {
+        return view! { <Editor kind=Kind::Project slug=slug()/> }.into_any();
+    }
     let project = Resource::new_blocking(slug, get_project);
 
     view! {
@@ -131,6 +135,7 @@ pub fn ProjectPage() -> impl IntoView {
                                 "keywords": p.card.tags.join(", "),
                             })
                         />
+                        <OwnerTools kind=Kind::Project slug=p.card.slug.clone()/>
                         <article class="case-study" data-testid="case-study">
                             <header>
                                 <p class="eyebrow"><a href="/projects">"Projects"</a></p>
@@ -164,6 +169,7 @@ pub fn ProjectPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use crate::components::{ErrorNotice, Pagination};
 use crate::content::posts::{PostCard, get_post, list_posts};
+use crate::editor::{Editor, Kind, OwnerTools, editing};
 use crate::seo::Seo;
 use leptos::prelude::*;
 use leptos::serde_json::json;
@@ -56,10 +57,11 @@ pub fn WritingPage() -> impl IntoView {
 #[component]
 pub fn PostPage() -> impl IntoView {
     let params = use_params_map();
-    let post = Resource::new_blocking(
-        move || params.with(|p| p.get("slug").unwrap_or_default()),
-        get_post,
-    );
+    let slug = move || params.with(|p| p.get("slug").unwrap_or_default());
+    if editing(Kind::Post) {
+        return view! { <Editor kind=Kind::Post slug=slug()/> }.into_any();
+    }
+    let post = Resource::new_blocking(slug, get_post);
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -80,6 +82,7 @@ pub fn PostPage() -> impl IntoView {
                                 "keywords": p.card.tags.join(", "),
                             })
                         />
+                        <OwnerTools kind=Kind::Post slug=p.card.slug.clone()/>
                         <article class="post" data-testid="post">
                             <header>
                                 <p class="eyebrow"><a href="/writing">"Writing"</a></p>
@@ -94,4 +97,5 @@ pub fn PostPage() -> impl IntoView {
             })}
         </Suspense>
     }
+    .into_any()
 }

@@ -193,19 +193,24 @@ async fn sign_in_session(
 
 /// A posted form's fields; a field sent twice keeps its first value.
 #[derive(Debug, Default)]
-struct Form(Vec<(String, String)>);
+pub(crate) struct Form(Vec<(String, String)>);
 
 impl Form {
-    fn get(&self, name: &str) -> &str {
+    pub(crate) fn get(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(n, _)| n == name)
             .map_or("", |(_, v)| v.as_str())
     }
+
+    /// Whether the field was sent at all (an unticked checkbox is not).
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| n == name)
+    }
 }
 
 /// Reads a urlencoded form body, refusing anything else.
-async fn read_form(
+pub(crate) async fn read_form(
     state: &AppState,
     request: Request,
 ) -> Result<(Form, axum::http::request::Parts), Response> {
@@ -243,7 +248,7 @@ pub(crate) async fn render_again(
     response
 }
 
-fn unavailable() -> Response {
+pub(crate) fn unavailable() -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
         "The database is unavailable just now; nothing was changed. Please try again in a moment.\n",
@@ -813,6 +818,13 @@ pub const MUTATING_ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/owner/inbox/{id}", Access::Owner),
     ("POST", "/owner/media", Access::Owner),
     ("POST", "/owner/media/{key}/delete", Access::Owner),
+    ("POST", "/owner/new/{kind}", Access::Owner),
+    ("POST", "/owner/edit/{kind}/{id}", Access::Owner),
+    ("POST", "/owner/edit/{kind}/{id}/duplicate", Access::Owner),
+    ("POST", "/owner/edit/{kind}/{id}/delete", Access::Owner),
+    ("POST", "/owner/edit/{kind}/{id}/move", Access::Owner),
+    ("POST", "/owner/history/{kind}/{id}/restore", Access::Owner),
+    ("POST", "/owner/history/{kind}/{id}/undelete", Access::Owner),
 ];
 
 /// Who may use a route.

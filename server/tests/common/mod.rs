@@ -1,10 +1,14 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, Response, header};
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use folio_server::config::Config;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use tower::ServiceExt;
 
 /// The workspace root, where `Leptos.toml` lives.
 pub fn workspace_root() -> PathBuf {
@@ -65,4 +69,74 @@ pub fn processes_mentioning(needle: &str) -> Vec<String> {
         .map(|raw| String::from_utf8_lossy(&raw).replace('\0', " "))
         .filter(|cmdline| cmdline.contains(needle))
         .collect()
+}
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The session cookie this response set, if any.
+    pub fn cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(folio_server::SESSION_COOKIE))
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+            .filter(|pair| !pair.ends_with('='))
+    }
+
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A same-origin request from `from`, carrying `cookie` when given.
+pub fn request(
+    method: Method,
+    uri: &str,
+    body: &str,
+    cookie: Option<&str>,
+    from: &str,
+) -> Request<Body> {
+    // As a browser sends it.
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .header("sec-fetch-site", "same-origin");
+    if !body.is_empty() {
+        builder = builder.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    }
+    if let Some(cookie) = cookie {
+        builder = builder.header(header::COOKIE, cookie);
+    }
+    let mut request = builder.body(Body::from(body.to_owned())).expect("request");
+    let peer: SocketAddr = from.parse().expect("address");
+    request.extensions_mut().insert(ConnectInfo(peer));
+    request
+}
+
+pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    Reply {
+        status,
+        headers,
+        body: body_text(response).await,
+    }
+}
+
+pub fn form(fields: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
 }
