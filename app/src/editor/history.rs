@@ -103,12 +103,13 @@ fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
             out.push(line(' ', a[i]));
             i += 1;
             j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push(line('+', b[j]));
-            j += 1;
-        } else {
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            // Removals before additions, as diffs are read.
             out.push(line('-', a[i]));
             i += 1;
+        } else {
+            out.push(line('+', b[j]));
+            j += 1;
         }
     }
     out
@@ -116,13 +117,17 @@ fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
 
 #[server(endpoint = "owner/history", input = server_fn::codec::GetUrl)]
 pub async fn item_history(
-    kind: String,
-    id: i64,
+    kind: Option<String>,
+    id: Option<i64>,
     version: Option<String>,
 ) -> Result<History, AppError> {
     crate::owner::require_owner()?;
     let pool = use_context::<sqlx::PgPool>().ok_or(AppError::Internal)?;
-    let kind = Kind::parse(&kind).ok_or(AppError::NotFound)?;
+    let kind = kind
+        .as_deref()
+        .and_then(Kind::parse)
+        .ok_or(AppError::NotFound)?;
+    let id = id.ok_or(AppError::NotFound)?;
     let revisions = super::store::history(&pool, kind, id).await?;
     let current = super::store::load(&pool, kind, super::store::Key::Id(id)).await?;
     if revisions.is_empty() && current.as_ref().is_none_or(|c| c.version == 0) {
@@ -208,12 +213,8 @@ pub fn HistoryPage() -> impl IntoView {
     let query = use_query_map();
     let request = move || {
         (
-            params.with(|p| p.get("kind").unwrap_or_default()),
-            params.with(|p| {
-                p.get("id")
-                    .and_then(|id| id.parse::<i64>().ok())
-                    .unwrap_or(0)
-            }),
+            params.with(|p| p.get("kind")),
+            params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok())),
             query.with(|q| q.get("v")),
         )
     };

@@ -534,11 +534,14 @@ pub(crate) fn editing(kind: Kind) -> bool {
 }
 
 /// The item behind a page, for the owner: `slug` names a project or post (ignored for the
-/// profile).
+/// profile). (Optional arguments, so that a request without the session is answered 401
+/// before anything else is looked at.)
 #[server(endpoint = "owner/editable", input = server_fn::codec::GetUrl)]
-pub async fn editable(kind: Kind, slug: String) -> Result<Item, AppError> {
+pub async fn editable(kind: Option<Kind>, slug: Option<String>) -> Result<Item, AppError> {
     crate::owner::require_owner()?;
     let pool = use_context::<sqlx::PgPool>().ok_or(AppError::Internal)?;
+    let kind = kind.ok_or(AppError::NotFound)?;
+    let slug = slug.unwrap_or_default();
     store::load(&pool, kind, store::Key::Slug(&slug))
         .await?
         .ok_or(AppError::NotFound)
@@ -551,7 +554,10 @@ pub fn OwnerTools(kind: Kind, #[prop(into)] slug: String) -> impl IntoView {
     if !is_owner() {
         return ().into_any();
     }
-    let item = Resource::new_blocking(move || slug.clone(), move |slug| editable(kind, slug));
+    let item = Resource::new_blocking(
+        move || slug.clone(),
+        move |slug| editable(Some(kind), Some(slug)),
+    );
     let saved = use_query_map().with_untracked(|q| q.get("saved").is_some());
     view! {
         <crate::owner::OwnerStyles/>
@@ -592,7 +598,10 @@ pub fn Editor(
     #[prop(optional)] back: &'static str,
 ) -> impl IntoView {
     crate::owner::no_store();
-    let item = Resource::new_blocking(move || slug.clone(), move |slug| editable(kind, slug));
+    let item = Resource::new_blocking(
+        move || slug.clone(),
+        move |slug| editable(Some(kind), Some(slug)),
+    );
     view! {
         <crate::owner::OwnerStyles/>
         <Suspense fallback=|| ()>
