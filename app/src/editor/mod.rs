@@ -653,6 +653,10 @@ fn EditForm(item: Item, back: &'static str) -> impl IntoView {
         Kind::Profile => "/",
         _ => "",
     };
+    let page_path = match item.kind {
+        Kind::Profile => back.to_owned(),
+        _ => item.public_path(),
+    };
     let heading = match item.kind {
         Kind::Profile => "Editing your profile".to_owned(),
         _ => format!("Editing {}", item.title()),
@@ -667,7 +671,16 @@ fn EditForm(item: Item, back: &'static str) -> impl IntoView {
         })
         .collect_view();
 
+    // The home page keeps its own title around the profile's editor; everywhere else the
+    // editor is the page.
+    let seo = (back != "/").then(|| {
+        view! {
+            <crate::seo::Seo title=heading.clone() description="Editing in place.".to_owned()
+                path=page_path.clone() noindex=true/>
+        }
+    });
     view! {
+        {seo}
         <section class="editor" aria-labelledby="editor-heading" data-testid="editor">
             <h1 id="editor-heading">{heading}</h1>
             <p class="editor-status">
@@ -714,7 +727,7 @@ fn EditForm(item: Item, back: &'static str) -> impl IntoView {
                             <button type="submit" name="intent" value="unpublish" class="button secondary">"Unpublish"</button>
                         })}
                     }.into_any())}
-                    <a href=match item.kind { Kind::Profile => back.to_owned(), _ => item.public_path() }>"Cancel"</a>
+                    <a href=page_path>"Cancel"</a>
                 </div>
             </form>
         </section>
