@@ -4,6 +4,7 @@
 //! the interactive islands in the browser: everything that is not an `#[island]` ships no code.
 //! Feature folders own their components, server functions and (behind `ssr`) their SQL.
 
+pub mod backup;
 pub mod components;
 pub mod contact;
 pub mod content;
@@ -144,6 +145,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/owner/security") view=owner::SecurityLogPage ssr=SsrMode::Async/>
                     <Route path=path!("/owner/media") view=media::MediaPage ssr=SsrMode::Async/>
                     <Route path=path!("/owner/content") view=editor::overview::ContentPage ssr=SsrMode::Async/>
+                    <Route path=path!("/owner/backup") view=backup::BackupPage ssr=SsrMode::Async/>
                     <Route path=path!("/owner/history/:kind/:id") view=editor::history::HistoryPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

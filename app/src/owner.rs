@@ -298,6 +298,7 @@ pub(crate) fn OwnerNav(current: &'static str) -> impl IntoView {
         ("/owner/content", "Content"),
         ("/owner/inbox", "Inbox"),
         ("/owner/media", "Media"),
+        ("/owner/backup", "Export"),
         ("/owner/security", "Security log"),
     ];
     view! {
@@ -509,6 +510,8 @@ fn describe(event: &str) -> &str {
         "password_changed" => "Password changed",
         "password_reset" => "Password reset from the command line",
         "session_expired" => "Session ended by timeout",
+        "exported" => "Site exported",
+        "imported" => "Site imported",
         other => other,
     }
 }

@@ -4,6 +4,7 @@
 //! [`router`] builds the whole application from an [`AppState`] without a socket, so tests drive
 //! it with `oneshot`; `main.rs` only parses the command line and calls into here.
 
+pub mod archive;
 pub mod auth;
 pub mod client;
 pub mod config;
@@ -190,6 +191,12 @@ pub fn router(state: AppState) -> Router {
             post(media::upload).layer(DefaultBodyLimit::max(media::UPLOAD_BODY_LIMIT)),
         )
         .route("/owner/media/{key}/delete", post(media::delete))
+        .route("/owner/export", get(archive::download))
+        .route(
+            "/owner/import",
+            post(archive::upload).layer(DefaultBodyLimit::max(archive::IMPORT_BODY_LIMIT)),
+        )
+        .route("/owner/import/confirm", post(archive::confirm))
         .route("/owner/new/{kind}", post(editor::create))
         .route("/owner/edit/{kind}/{id}", post(editor::save))
         .route("/owner/edit/{kind}/{id}/duplicate", post(editor::duplicate))

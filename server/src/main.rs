@@ -12,6 +12,10 @@
 //!                    set the owner's password (asked twice on a terminal, else one line of
 //!                    stdin), and the email if given; ends every session. Creates the owner
 //!                    when there is none and an EMAIL is given.
+//! folio export FILE  write the whole site's content, media and history to FILE
+//! folio import FILE [--yes]
+//!                    replace the site's content with FILE's, after showing what changes
+//!                    (asked on a terminal; `--yes` when there is none)
 //! ```
 
 use folio_server::config::{Config, Database};
@@ -19,7 +23,7 @@ use folio_server::embedded::EmbeddedPostgres;
 use folio_server::observability::LogTo;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: folio [serve | db start | db stop | db url | owner setup-link | owner reset-password [EMAIL]]";
+const USAGE: &str = "usage: folio [serve | db start | db stop | db url | owner setup-link | owner reset-password [EMAIL] | export FILE | import FILE [--yes]]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -33,7 +37,7 @@ async fn main() -> ExitCode {
         }
     };
     let log_to = match args.as_slice() {
-        ["db" | "owner", ..] => LogTo::Stderr,
+        ["db" | "owner" | "export" | "import", ..] => LogTo::Stderr,
         _ => LogTo::Stdout,
     };
     let _log_guard = folio_server::observability::init_logging(&config, log_to);
@@ -51,6 +55,20 @@ async fn main() -> ExitCode {
         ["owner", "reset-password", email] => {
             let email = (*email).to_owned();
             with_database(&config, move |pool| owner_reset_password(pool, Some(email))).await
+        }
+        ["export", file] => {
+            let path = std::path::PathBuf::from(file);
+            with_database(&config, move |pool| async move {
+                folio_server::archive::export_to_file(&pool, &path)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .await
+        }
+        ["import", file] | ["import", file, "--yes"] => {
+            let path = std::path::PathBuf::from(file);
+            let yes = args.last() == Some(&"--yes");
+            with_database(&config, move |pool| import(pool, path, yes)).await
         }
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
@@ -154,5 +172,32 @@ async fn owner_reset_password(pool: sqlx::PgPool, email: Option<String>) -> Resu
             Ok(())
         }
         Err(error) => Err(format!("{error}; nothing was changed")),
+    }
+}
+
+async fn import(pool: sqlx::PgPool, path: std::path::PathBuf, yes: bool) -> Result<(), String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let confirm = |summary: &str| {
+        eprint!("{summary}");
+        if yes {
+            return true;
+        }
+        if !std::io::stdin().is_terminal() {
+            eprintln!("Not imported: confirm on a terminal, or pass --yes.");
+            return false;
+        }
+        eprint!("Replace this site's content? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        matches!(answer.trim(), "y" | "Y" | "yes")
+    };
+    match folio_server::archive::import_from_file(&pool, &path, confirm).await {
+        Ok(true) => {
+            eprintln!("Imported {}.", path.display());
+            Ok(())
+        }
+        Ok(false) => Err("nothing was changed".into()),
+        Err(error) => Err(error.to_string()),
     }
 }

@@ -82,13 +82,14 @@ pub async fn headers(
     response
 }
 
-/// Refuses a body over the limit (the media upload's for `POST /owner/media`, else `limit`)
-/// from its `Content-Length` before reading a byte, and caps a chunked body at the same size.
+/// Refuses a body over the limit (the media upload's for `POST /owner/media`, the archive's
+/// for `POST /owner/import`, else `limit`) from its `Content-Length` before reading a byte,
+/// and caps a chunked body at the same size.
 pub async fn body_limit(State(limit): State<usize>, request: Request, next: Next) -> Response {
-    let limit = if request.method() == Method::POST && request.uri().path() == "/owner/media" {
-        crate::media::UPLOAD_BODY_LIMIT
-    } else {
-        limit
+    let limit = match (request.method() == Method::POST, request.uri().path()) {
+        (true, "/owner/media") => crate::media::UPLOAD_BODY_LIMIT,
+        (true, "/owner/import") => crate::archive::IMPORT_BODY_LIMIT,
+        _ => limit,
     };
     let declared = request
         .headers()

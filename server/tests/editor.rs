@@ -7,32 +7,10 @@ mod common;
 
 use axum::Router;
 use axum::http::{Method, StatusCode};
-use common::{Reply, config, form, request, send};
-use folio_server::auth::reset_password;
-use folio_server::{AppState, router};
+use common::{OWNER_ADDR, Reply, form, request, send, signed_in};
 use sqlx::PgPool;
 
-const EMAIL: &str = "owner@example.com";
-const PASSWORD: &str = "correct horse battery staple";
-const OWNER_ADDR: &str = "192.0.2.1:1000";
 const VISITOR_ADDR: &str = "198.51.100.7:2000";
-
-/// The router and the owner's session cookie.
-async fn signed_in(pool: &PgPool) -> (Router, String) {
-    folio_server::db::migrate(pool).await.expect("migrate");
-    let app = router(AppState::new(config(), pool.clone()));
-    reset_password(pool, Some(EMAIL), PASSWORD)
-        .await
-        .expect("owner");
-    let body = form(&[("email", EMAIL), ("password", PASSWORD), ("next", "/owner")]);
-    let reply = send(
-        &app,
-        request(Method::POST, "/sign-in", &body, None, OWNER_ADDR),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    (app, reply.cookie().expect("session cookie"))
-}
 
 /// A published project, as the demo content or an import would have left it (no revisions).
 async fn project(pool: &PgPool, slug: &str, title: &str) -> i64 {

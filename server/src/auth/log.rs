@@ -15,6 +15,8 @@ pub enum Event {
     PasswordChanged,
     PasswordReset,
     SessionExpired,
+    Exported,
+    Imported,
 }
 
 impl Event {
@@ -29,6 +31,8 @@ impl Event {
             Self::PasswordChanged => "password_changed",
             Self::PasswordReset => "password_reset",
             Self::SessionExpired => "session_expired",
+            Self::Exported => "exported",
+            Self::Imported => "imported",
         }
     }
 }

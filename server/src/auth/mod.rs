@@ -818,6 +818,8 @@ pub const MUTATING_ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/owner/inbox/{id}", Access::Owner),
     ("POST", "/owner/media", Access::Owner),
     ("POST", "/owner/media/{key}/delete", Access::Owner),
+    ("POST", "/owner/import", Access::Owner),
+    ("POST", "/owner/import/confirm", Access::Owner),
     ("POST", "/owner/new/{kind}", Access::Owner),
     ("POST", "/owner/edit/{kind}/{id}", Access::Owner),
     ("POST", "/owner/edit/{kind}/{id}/duplicate", Access::Owner),

@@ -140,3 +140,25 @@ pub fn form(fields: &[(&str, &str)]) -> String {
         .extend_pairs(fields)
         .finish()
 }
+
+pub const EMAIL: &str = "owner@example.com";
+pub const PASSWORD: &str = "correct horse battery staple";
+/// Where the owner's requests come from.
+pub const OWNER_ADDR: &str = "192.0.2.1:1000";
+
+/// The router and the owner's session cookie.
+pub async fn signed_in(pool: &sqlx::PgPool) -> (Router, String) {
+    folio_server::db::migrate(pool).await.expect("migrate");
+    let app = folio_server::router(folio_server::AppState::new(config(), pool.clone()));
+    folio_server::auth::reset_password(pool, Some(EMAIL), PASSWORD)
+        .await
+        .expect("owner");
+    let body = form(&[("email", EMAIL), ("password", PASSWORD), ("next", "/owner")]);
+    let reply = send(
+        &app,
+        request(Method::POST, "/sign-in", &body, None, OWNER_ADDR),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    (app, reply.cookie().expect("session cookie"))
+}
