@@ -237,3 +237,26 @@ export function sql(query: string): string[] {
   );
   return out.split('\n').filter((line) => line.length > 0);
 }
+
+/** The owner the editing and backup specs sign in as (the owner spec makes its own). */
+export const OWNER = { email: 'owner@example.com', password: 'tide tables at dawn, twice' };
+
+/** Makes (or resets) the owner from the command line, as `folio owner reset-password` does. */
+export function resetOwner(): void {
+  const port = Number(process.env.E2E_PORT ?? 3100);
+  execFileSync('target/release/folio', ['owner', 'reset-password', OWNER.email], {
+    cwd: process.env.E2E_ROOT ?? `${__dirname}/..`,
+    input: `${OWNER.password}\n`,
+    env: { ...process.env, FOLIO_DATA_DIR: `/tmp/folio-e2e-${port}`, LEPTOS_SITE_ADDR: `127.0.0.1:${port}` },
+  });
+  sql('delete from sign_in_failures');
+}
+
+/** Signs in through the form as [`OWNER`]. */
+export async function signInAsOwner(page: Page): Promise<void> {
+  await page.goto('/sign-in');
+  await page.getByLabel('Email').fill(OWNER.email);
+  await page.getByLabel('Password').fill(OWNER.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).not.toHaveURL(/\/sign-in/);
+}

@@ -2,8 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Page } from '@playwright/test';
-import { expect, sql, test } from '../fixtures';
+import { expect, resetOwner, signInAsOwner, sql, test } from '../fixtures';
 
 // Export and import through the owner's pages, as plain HTML: the export downloads, the site
 // changes, the file is checked (a summary, nothing applied), then confirmed, and the site is as
@@ -15,24 +14,11 @@ test.use({ javaScriptEnabled: false });
 const port = Number(process.env.E2E_PORT ?? 3100);
 const repoRoot = process.env.E2E_ROOT ?? path.resolve(__dirname, '..', '..');
 const env = { ...process.env, FOLIO_DATA_DIR: `/tmp/folio-e2e-${port}`, LEPTOS_SITE_ADDR: `127.0.0.1:${port}` };
-const EMAIL = 'owner@example.com';
-const PASSWORD = 'tide tables at dawn, twice';
 
-async function signIn(page: Page): Promise<void> {
-  await page.goto('/sign-in');
-  await page.getByLabel('Email').fill(EMAIL);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).not.toHaveURL(/\/sign-in/);
-}
-
-test.beforeAll(() => {
-  execFileSync('target/release/folio', ['owner', 'reset-password', EMAIL], { cwd: repoRoot, input: `${PASSWORD}\n`, env });
-  sql('delete from sign_in_failures');
-});
+test.beforeAll(resetOwner);
 
 test('an export downloaded, then imported after a change, brings the site back as it was', async ({ page, guard }) => {
-  await signIn(page);
+  await signInAsOwner(page);
   await page.goto('/owner/backup');
   const downloading = page.waitForEvent('download');
   await page.getByTestId('export').click();

@@ -1,8 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-import type { Browser, Page } from '@playwright/test';
-import { expect, sql, test } from '../fixtures';
+import type { Browser } from '@playwright/test';
+import { expect, resetOwner, signInAsOwner, sql, test } from '../fixtures';
 
 // Editing in place through a real browser, as plain HTML forms: the headline edited on the home
 // page and seen by a visitor, then restored from its history; a project created as a draft,
@@ -12,20 +10,8 @@ import { expect, sql, test } from '../fixtures';
 test.describe.configure({ mode: 'serial' });
 test.use({ javaScriptEnabled: false });
 
-const port = Number(process.env.E2E_PORT ?? 3100);
-const repoRoot = process.env.E2E_ROOT ?? path.resolve(__dirname, '..', '..');
-const EMAIL = 'owner@example.com';
-const PASSWORD = 'tide tables at dawn, twice';
 const TITLE = 'Saltmarsh sound recordings';
 const SLUG = 'saltmarsh-sound-recordings';
-
-async function signIn(page: Page): Promise<void> {
-  await page.goto('/sign-in');
-  await page.getByLabel('Email').fill(EMAIL);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).not.toHaveURL(/\/sign-in/);
-}
 
 /** What an anonymous visitor, in a browser of their own, gets at `address`. */
 async function asVisitor(browser: Browser, address: string): Promise<{ status: number; text: string }> {
@@ -38,13 +24,8 @@ async function asVisitor(browser: Browser, address: string): Promise<{ status: n
 }
 
 test.beforeAll(() => {
-  // The owner, made from the command line as `folio owner reset-password` does for a new site.
-  execFileSync('target/release/folio', ['owner', 'reset-password', EMAIL], {
-    cwd: repoRoot,
-    input: `${PASSWORD}\n`,
-    env: { ...process.env, FOLIO_DATA_DIR: `/tmp/folio-e2e-${port}`, LEPTOS_SITE_ADDR: `127.0.0.1:${port}` },
-  });
-  sql(`delete from sign_in_failures; delete from projects where slug like '${SLUG}%'`);
+  resetOwner();
+  sql(`delete from projects where slug like '${SLUG}%'`);
 });
 
 test.afterAll(() => {
@@ -52,7 +33,7 @@ test.afterAll(() => {
 });
 
 test('the owner edits the headline on the home page; a visitor sees it; history brings the old one back', async ({ page, browser }) => {
-  await signIn(page);
+  await signInAsOwner(page);
   await page.goto('/');
   const original = (await page.getByTestId('headline').innerText()).trim();
   await page.getByTestId('edit-link').click();
@@ -82,7 +63,7 @@ test('the owner edits the headline on the home page; a visitor sees it; history 
 });
 
 test('a new project is a draft, previewed, scheduled, then published, and moves in the order', async ({ page, browser, guard }) => {
-  await signIn(page);
+  await signInAsOwner(page);
   await page.goto('/owner/content');
   await page.getByLabel('Title of the new project').fill(TITLE);
   await page.getByRole('button', { name: 'New project' }).click();
@@ -131,7 +112,7 @@ test('a new project is a draft, previewed, scheduled, then published, and moves 
 });
 
 test('two tabs editing one project: the later save shows both versions and overwrites nothing', async ({ page, context, guard }) => {
-  await signIn(page);
+  await signInAsOwner(page);
   const id = sql(`select id from projects where slug = '${SLUG}'`)[0];
   const other = await context.newPage();
   await page.goto(`/projects/${SLUG}?edit`);
@@ -161,7 +142,7 @@ test('two tabs editing one project: the later save shows both versions and overw
 });
 
 test('a deleted project is gone for visitors until the owner undoes it', async ({ page, browser }) => {
-  await signIn(page);
+  await signInAsOwner(page);
   await page.goto(`/projects/${SLUG}`);
   await page.getByTestId('owner-tools').getByRole('button', { name: 'Delete' }).click();
   await expect(page).toHaveURL(/\/owner\/content\?deleted=project:\d+$/);
@@ -177,7 +158,7 @@ test('the editor, the content list and the history have no serious accessibility
     // axe runs as a script in the page, so this visit has JavaScript on.
     const owner = await browser.newContext({ colorScheme, javaScriptEnabled: true });
     const page = await owner.newPage();
-    await signIn(page);
+    await signInAsOwner(page);
     const id = sql(`select id from projects where slug = '${SLUG}'`)[0];
     for (const address of [`/projects/${SLUG}?edit`, '/?edit', '/owner/content', `/owner/history/project/${id}?v=2`]) {
       await page.goto(address);

@@ -29,6 +29,17 @@ async fn owner_form(
     read_form(state, request).await
 }
 
+/// The owner's form about an item of `kind`, or the answer that refuses it.
+async fn item_form(
+    state: &AppState,
+    kind: &str,
+    request: Request,
+) -> Result<(Kind, Form, axum::http::request::Parts), Response> {
+    let (form, parts) = owner_form(state, request).await?;
+    let kind = Kind::parse(kind).ok_or_else(no_such_kind)?;
+    Ok((kind, form, parts))
+}
+
 fn no_such_kind() -> Response {
     (
         StatusCode::NOT_FOUND,
@@ -143,12 +154,9 @@ pub async fn save(
     Path((kind, id)): Path<(String, i64)>,
     request: Request,
 ) -> Response {
-    let (form, parts) = match owner_form(&state, request).await {
+    let (kind, form, parts) = match item_form(&state, &kind, request).await {
         Ok(read) => read,
         Err(refused) => return refused,
-    };
-    let Some(kind) = Kind::parse(&kind) else {
-        return no_such_kind();
     };
     let Some(base) = version_field(&form, "version") else {
         return no_version();
@@ -316,11 +324,9 @@ pub async fn duplicate(
     Path((kind, id)): Path<(String, i64)>,
     request: Request,
 ) -> Response {
-    if let Err(refused) = owner_form(&state, request).await {
-        return refused;
-    }
-    let Some(kind) = Kind::parse(&kind) else {
-        return no_such_kind();
+    let kind = match item_form(&state, &kind, request).await {
+        Ok((kind, _, _)) => kind,
+        Err(refused) => return refused,
     };
     match store::duplicate(&state.pool, kind, id).await {
         Ok(copy) => Redirect::to(&copy.edit_path()).into_response(),
@@ -336,12 +342,9 @@ pub async fn delete(
     Path((kind, id)): Path<(String, i64)>,
     request: Request,
 ) -> Response {
-    let (form, _) = match owner_form(&state, request).await {
+    let (kind, form, _) = match item_form(&state, &kind, request).await {
         Ok(read) => read,
         Err(refused) => return refused,
-    };
-    let Some(kind) = Kind::parse(&kind) else {
-        return no_such_kind();
     };
     let Some(base) = version_field(&form, "version") else {
         return no_version();
@@ -397,12 +400,9 @@ pub async fn restore(
     Path((kind, id)): Path<(String, i64)>,
     request: Request,
 ) -> Response {
-    let (form, parts) = match owner_form(&state, request).await {
+    let (kind, form, parts) = match item_form(&state, &kind, request).await {
         Ok(read) => read,
         Err(refused) => return refused,
-    };
-    let Some(kind) = Kind::parse(&kind) else {
-        return no_such_kind();
     };
     let (Some(version), Some(base)) = (
         version_field(&form, "version"),
@@ -462,11 +462,9 @@ pub async fn undelete(
     Path((kind, id)): Path<(String, i64)>,
     request: Request,
 ) -> Response {
-    if let Err(refused) = owner_form(&state, request).await {
-        return refused;
-    }
-    let Some(kind) = Kind::parse(&kind) else {
-        return no_such_kind();
+    let kind = match item_form(&state, &kind, request).await {
+        Ok((kind, _, _)) => kind,
+        Err(refused) => return refused,
     };
     match store::undelete(&state.pool, kind, id).await {
         Ok(item) => {
