@@ -141,6 +141,37 @@ test('two tabs editing one project: the later save shows both versions and overw
   guard.expectStatus(`/owner/edit/project/${id}`, 409);
 });
 
+test.describe('with JavaScript', () => {
+  test.use({ javaScriptEnabled: true });
+
+  const drafts = (page: import('@playwright/test').Page) =>
+    page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('folio-draft:')).length);
+
+  test('an unsaved edit survives a reload until discarded, and Ctrl+S saves', async ({ page }) => {
+    await signInAsOwner(page);
+    await page.goto(`/projects/${SLUG}?edit`);
+    const summary = page.getByLabel('Summary');
+    const saved = await summary.inputValue();
+    await summary.fill('Typed, and never saved.');
+    await expect.poll(() => drafts(page)).toBe(1);
+
+    await page.reload();
+    await expect(page.getByTestId('draft-notice')).toContainText('Your unsaved changes from');
+    await expect(summary).toHaveValue('Typed, and never saved.');
+    await page.getByRole('button', { name: 'Discard them' }).click();
+    await expect(summary).toHaveValue(saved);
+    expect(await drafts(page)).toBe(0);
+    await page.reload();
+    await expect(page.getByTestId('draft-notice')).toHaveCount(0);
+
+    await summary.fill('Saved with the keyboard.');
+    await summary.press('Control+s');
+    await expect(page).toHaveURL(/\?saved$/);
+    expect(sql(`select summary from projects where slug = '${SLUG}'`)).toEqual(['Saved with the keyboard.']);
+    await expect.poll(() => drafts(page)).toBe(0);
+  });
+});
+
 test('a deleted project is gone for visitors until the owner undoes it', async ({ page, browser }) => {
   await signInAsOwner(page);
   await page.goto(`/projects/${SLUG}`);

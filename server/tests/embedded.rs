@@ -294,3 +294,93 @@ async fn db_start_prints_only_the_url_on_stdout() {
     let stopped = db("stop").await.expect("db stop");
     assert!(stopped.status.success(), "{stopped:?}");
 }
+
+/// A raw HTTP/1.1 request to the real binary; the whole response as text.
+async fn http(port: u16, head: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let request = format!(
+        "{head}\r\nHost: 127.0.0.1:{port}\r\nSec-Fetch-Site: same-origin\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// A save the server acknowledged is in the database even when the server is killed with
+/// SIGKILL the moment it has answered: the answer is sent only after the commit.
+#[tokio::test]
+async fn an_acknowledged_save_survives_sigkill() {
+    let data = data_dir();
+    let folio = |args: &'static [&'static str]| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_folio"));
+        command
+            .args(args)
+            .current_dir(workspace_root())
+            .env("FOLIO_DATA_DIR", data.path())
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .stdin(std::process::Stdio::piped());
+        command
+    };
+    let (mut child, port) = start_folio(data.path(), &[]).await;
+    let mut reset = folio(&["owner", "reset-password", "owner@example.com"])
+        .spawn()
+        .expect("reset-password");
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = reset.stdin.take().expect("stdin");
+        stdin
+            .write_all(b"a password long enough\n")
+            .await
+            .expect("password");
+    }
+    assert!(reset.wait().await.expect("wait").success());
+
+    let signed_in = http(
+        port,
+        "POST /sign-in HTTP/1.1",
+        "email=owner%40example.com&password=a+password+long+enough&next=%2F",
+    )
+    .await;
+    assert!(signed_in.starts_with("HTTP/1.1 303"), "{signed_in}");
+    let cookie = signed_in
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_owned();
+    let form = http(
+        port,
+        &format!("GET /?edit HTTP/1.1\r\nCookie: {cookie}"),
+        "",
+    )
+    .await;
+    let version = form
+        .split(r#"name="version" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form's version")
+        .to_owned();
+
+    let saved = http(
+        port,
+        &format!("POST /owner/edit/profile/1 HTTP/1.1\r\nCookie: {cookie}"),
+        &format!("version={version}&back=%2F&name=Ada&headline=Survives+a+SIGKILL"),
+    )
+    .await;
+    assert!(saved.starts_with("HTTP/1.1 303"), "{saved}");
+    child.kill().await.expect("SIGKILL");
+
+    let (child, port) = start_folio(data.path(), &[]).await;
+    let home = http(port, "GET / HTTP/1.1", "").await;
+    assert!(home.contains("Survives a SIGKILL"), "{home}");
+    terminate(child).await;
+    // The restarted server reused the cluster the killed one left running: stop it.
+    let stopped = folio(&["db", "stop"]).output().await.expect("db stop");
+    assert!(stopped.status.success(), "{stopped:?}");
+}

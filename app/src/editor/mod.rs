@@ -567,7 +567,11 @@ pub fn OwnerTools(kind: Kind, #[prop(into)] slug: String) -> impl IntoView {
                 let published = item.status.is_published();
                 view! {
                     <div class="owner-tools" data-testid="owner-tools">
-                        {saved.then(|| view! { <p class="notice-ok" role="status" data-testid="saved-notice">"Saved."</p> })}
+                        {saved.then(|| view! {
+                            <p class="notice-ok" role="status" data-testid="saved-notice"
+                                data-draft-saved=format!("{}:{}", kind.as_str(), item.id)>"Saved."</p>
+                            <OwnerScript/>
+                        })}
                         <span class=if published { "badge" } else { "badge draft" } data-testid="item-status">{item.status.describe()}</span>
                         <a class="button" href=item.edit_path() data-testid="edit-link">"Edit " {match kind { Kind::Profile => "profile", Kind::Project => "project", Kind::Post => "post" }}</a>
                         <a href=item.history_path()>"History"</a>
@@ -653,6 +657,7 @@ fn EditForm(item: Item, back: &'static str) -> impl IntoView {
         Kind::Profile => "/",
         _ => "",
     };
+    let draft_key = format!("{}:{}", item.kind.as_str(), item.id);
     let page_path = match item.kind {
         Kind::Profile => back.to_owned(),
         _ => item.public_path(),
@@ -690,7 +695,9 @@ fn EditForm(item: Item, back: &'static str) -> impl IntoView {
             </p>
             <div class="form-summary" role="alert" data-testid="editor-summary">{summary}</div>
             {conflict.map(|theirs| view! { <ConflictPanel theirs mine=values.clone()/> }.into_any())}
-            <form class="owner-form edit-form" method="post" action=item.action_path() novalidate data-testid="edit-form">
+            <p class="hint">"Ctrl+S (⌘S) saves, Escape leaves. Unsaved changes are kept in this browser until you save or discard them."</p>
+            <form class="owner-form edit-form" method="post" action=item.action_path() novalidate data-testid="edit-form"
+                data-draft-key=draft_key>
                 <input type="hidden" name="version" value=version/>
                 {(!back.is_empty()).then(|| view! { <input type="hidden" name="back" value=back/> })}
                 {fields}
@@ -727,11 +734,20 @@ fn EditForm(item: Item, back: &'static str) -> impl IntoView {
                             <button type="submit" name="intent" value="unpublish" class="button secondary">"Unpublish"</button>
                         })}
                     }.into_any())}
-                    <a href=page_path>"Cancel"</a>
+                    <a href=page_path data-cancel>"Cancel"</a>
                 </div>
             </form>
         </section>
-    }    .into_any()
+        <OwnerScript/>
+    }
+    .into_any()
+}
+
+/// The owner's editor script (`public/owner.js`): keeps unsaved edits in the browser and adds
+/// the keyboard shortcuts. Rendered only into the owner's pages, so visitors never load it.
+#[component]
+fn OwnerScript() -> impl IntoView {
+    view! { <script type="module" src="/owner.js" nonce=use_nonce()></script> }
 }
 
 /// One field of the editor, with its label, hint and message tied together for screen readers.
