@@ -544,7 +544,10 @@ async fn the_profile_is_edited_where_it_shows(pool: PgPool) {
     let home = visit(&app, "/").await;
     assert!(home.body.contains("I draw maps of the sea"));
     for owner_only in ["/owner.js", "/owner.css", "owner-tools", "edit-form"] {
-        assert!(!home.body.contains(owner_only), "visitors get no {owner_only}");
+        assert!(
+            !home.body.contains(owner_only),
+            "visitors get no {owner_only}"
+        );
     }
     let about = visit(&app, "/about").await;
     assert!(about.body.contains(r#"href="https://github.com/ada""#));
