@@ -578,3 +578,61 @@ async fn projects_move_in_the_owners_order(pool: PgPool) {
     let index = visit(&app, "/projects").await.body;
     assert!(index.find("Second") < index.find("First"));
 }
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn picture_fields_offer_the_media_library_and_a_chosen_cover_gets_its_widths(pool: PgPool) {
+    let (app, cookie) = signed_in(&pool).await;
+    let id = project(&pool, "tide-tables", "Tide tables").await;
+    sqlx::query(
+        "with m as (insert into media (key, alt, width, height, original_bytes)
+                    values ('0123456789abcdef0123456789abcdef', 'A gull over the marsh', 720, 480, 1234) returning id)
+         insert into media_variants (media_id, width, height, data)
+         select id, w, w * 2 / 3, '\\x00' from m, unnest(array[480, 720]) w",
+    )
+    .execute(&pool)
+    .await
+    .expect("media");
+    let cover = "/media/0123456789abcdef0123456789abcdef-720.webp";
+    let page = send(
+        &app,
+        request(
+            Method::GET,
+            "/projects/tide-tables?edit",
+            "",
+            Some(&cookie),
+            OWNER_ADDR,
+        ),
+    )
+    .await;
+    assert!(
+        page.body.contains(r#"list="edit-pictures""#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(&format!(
+        r#"<option value="{cover}">A gull over the marsh</option>"#
+    )));
+
+    let saved = post_as_owner(
+        &app,
+        &cookie,
+        &format!("/owner/edit/project/{id}"),
+        &project_form("1", "save", &[("cover", cover), ("cover_alt", "A gull")]),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let srcset: String = sqlx::query_scalar("select cover_srcset from projects where id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("srcset");
+    assert_eq!(
+        srcset,
+        "/media/0123456789abcdef0123456789abcdef-480.webp 480w, /media/0123456789abcdef0123456789abcdef-720.webp 720w"
+    );
+    let seen = visit(&app, "/projects/tide-tables").await;
+    assert!(
+        seen.body.contains("720w"),
+        "the case study's cover has its widths"
+    );
+}

@@ -132,8 +132,7 @@ pub const BODY_MAX: usize = 100_000;
 
 const SLUG_HINT: &str = "The address: lowercase letters, digits and single hyphens.";
 const LIST_HINT: &str = "Separated by commas.";
-const IMAGE_HINT: &str =
-    "An address from the media library, like /media/…-1600.webp. Leave empty for none.";
+const IMAGE_HINT: &str = "Pick from the media library as you type, or paste an address like /media/…-1600.webp. Leave empty for none.";
 const MARKDOWN_HINT: &str = "Markdown. Preview shows it as visitors will see it.";
 
 const PROFILE_FIELDS: &[FieldSpec] = &[
@@ -604,25 +603,55 @@ pub fn Editor(
     crate::owner::no_store();
     let item = Resource::new_blocking(
         move || slug.clone(),
-        move |slug| editable(Some(kind), Some(slug)),
+        move |slug| async move {
+            (
+                editable(Some(kind), Some(slug)).await,
+                media_choices().await,
+            )
+        },
     );
     view! {
         <crate::owner::OwnerStyles/>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match item.await {
-                    Ok(item) => view! { <EditForm item back/> }.into_any(),
-                    Err(error) => view! { <crate::components::ErrorNotice error/> }.into_any(),
+                    (Ok(item), Ok(pictures)) => view! { <EditForm item back pictures/> }.into_any(),
+                    (Err(error), _) | (_, Err(error)) => {
+                        view! { <crate::components::ErrorNotice error/> }.into_any()
+                    }
                 }
             })}
         </Suspense>
     }
 }
 
+/// A picture of the media library, as the editor offers it for a cover or portrait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Picture {
+    /// The widest stored copy: `/media/<key>-<width>.webp`.
+    pub url: String,
+    pub alt: String,
+}
+
+/// The media library's pictures, newest first, for the editor's picture fields.
+#[server(endpoint = "owner/media-choices", input = server_fn::codec::GetUrl)]
+pub async fn media_choices() -> Result<Vec<Picture>, AppError> {
+    crate::owner::require_owner()?;
+    let pool = use_context::<sqlx::PgPool>().ok_or(AppError::Internal)?;
+    Ok(sqlx::query_as!(
+        Picture,
+        r#"select '/media/' || m.key || '-' || max(v.width) || '.webp' as "url!", m.alt
+           from media m join media_variants v on v.media_id = m.id
+           group by m.id order by m.created_at desc, m.id desc limit 500"#
+    )
+    .fetch_all(&pool)
+    .await?)
+}
+
 /// The form itself: every field where it shows on the page, the publishing controls, and, when
 /// the save was refused, what needs fixing or the version saved meanwhile.
 #[component]
-fn EditForm(item: Item, back: &'static str) -> impl IntoView {
+fn EditForm(item: Item, back: &'static str, pictures: Vec<Picture>) -> impl IntoView {
     let submission = Submission::for_item(item.kind, item.id);
     let values = submission
         .as_ref()
@@ -701,6 +730,11 @@ fn EditForm(item: Item, back: &'static str) -> impl IntoView {
                 <input type="hidden" name="version" value=version/>
                 {(!back.is_empty()).then(|| view! { <input type="hidden" name="back" value=back/> })}
                 {fields}
+                // Suggestions for the picture fields: typing filters the library by address
+                // and description.
+                <datalist id="edit-pictures">
+                    {pictures.into_iter().map(|p| view! { <option value=p.url>{p.alt}</option> }).collect_view()}
+                </datalist>
                 {preview.map(|(label, html)| view! {
                     <section class="preview" aria-labelledby="preview-heading" data-testid="preview">
                         <h2 id="preview-heading">{format!("Preview: {label}")}</h2>
@@ -782,6 +816,7 @@ fn EditField(spec: FieldSpec, value: String, error: Option<String>) -> impl Into
             <input id=id.clone() name=spec.name type=if spec.input == Input::Url { "url" } else { "text" }
                 value=value maxlength=spec.max required=spec.required
                 inputmode=(spec.input == Input::Year).then_some("numeric")
+                list=(spec.input == Input::Image).then_some("edit-pictures")
                 aria-invalid=invalid aria-describedby=described_by/>
         }
         .into_any(),
