@@ -14,7 +14,7 @@
 
 use crate::AppState;
 use crate::auth::log::{Event, record};
-use crate::auth::{Form, read_form, unauthorized, unavailable};
+use crate::auth::{read_owner_form, unauthorized, unavailable};
 use crate::client::ClientAddr;
 use app::owner::Owner;
 use axum::body::Bytes;
@@ -293,7 +293,7 @@ fn refused(table: &'static str, error: &sqlx::Error) -> ArchiveError {
     ArchiveError::Refused { table, why }
 }
 
-/// `export-2026-12-01.folio.json.gz`
+/// `folio-export-2026-12-01.json.gz`
 fn file_name(archive: &Archive) -> String {
     format!(
         "folio-export-{}.json.gz",
@@ -347,14 +347,11 @@ pub async fn download(
 
 async fn backup_page(
     state: &AppState,
-    mut parts: axum::http::request::Parts,
+    parts: axum::http::request::Parts,
     check: app::backup::ImportCheck,
     status: StatusCode,
 ) -> Response {
-    parts.uri = axum::http::Uri::from_static("/owner/backup");
-    let mut response = crate::render_with(state, parts, check).await;
-    *response.status_mut() = status;
-    response
+    crate::render_again(state, parts, "/owner/backup", check, status).await
 }
 
 fn refusal(message: String) -> app::backup::ImportCheck {
@@ -481,10 +478,7 @@ pub async fn confirm(
     client: ClientAddr,
     request: Request,
 ) -> Response {
-    if request.extensions().get::<Owner>().is_none() {
-        return unauthorized();
-    }
-    let (form, parts): (Form, _) = match read_form(&state, request).await {
+    let (form, parts) = match read_owner_form(&state, request).await {
         Ok(read) => read,
         Err(refused) => return refused,
     };

@@ -9,25 +9,13 @@
 //! request.
 
 use crate::AppState;
-use crate::auth::{Form, read_form, unauthorized, unavailable};
+use crate::auth::{Form, read_owner_form, unavailable};
 use app::editor::store::{self, Action, ChangeError, Key, Publish};
 use app::editor::{Input, Item, Kind, Submission, Values};
-use app::owner::Owner;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use time::OffsetDateTime;
-
-/// The owner's form, read, or the answer that refuses it.
-async fn owner_form(
-    state: &AppState,
-    request: Request,
-) -> Result<(Form, axum::http::request::Parts), Response> {
-    if request.extensions().get::<Owner>().is_none() {
-        return Err(unauthorized());
-    }
-    read_form(state, request).await
-}
 
 /// The owner's form about an item of `kind`, or the answer that refuses it.
 async fn item_form(
@@ -35,7 +23,7 @@ async fn item_form(
     kind: &str,
     request: Request,
 ) -> Result<(Kind, Form, axum::http::request::Parts), Response> {
-    let (form, parts) = owner_form(state, request).await?;
+    let (form, parts) = read_owner_form(state, request).await?;
     let kind = Kind::parse(kind).ok_or_else(no_such_kind)?;
     Ok((kind, form, parts))
 }
@@ -111,21 +99,23 @@ fn saved_at(item: &Item, back: &'static str) -> Response {
     Redirect::to(&format!("{path}?saved")).into_response()
 }
 
-/// The item's page again, showing `submission` in its editor, answered with `status`.
-async fn edit_again(
+/// The editor of the item `(kind, id)` again, on its page as stored now, showing
+/// `submission`. (Only a refused or previewed save needs the stored item, so only they load it.)
+async fn editor_again(
     state: &AppState,
-    mut parts: axum::http::request::Parts,
-    page: String,
+    parts: axum::http::request::Parts,
+    (kind, id): (Kind, i64),
+    back: &'static str,
     submission: Submission,
     status: StatusCode,
 ) -> Response {
-    parts.uri = match page.parse() {
-        Ok(uri) => uri,
-        Err(_) => return not_found(),
-    };
-    let mut response = crate::render_with(state, parts, submission).await;
-    *response.status_mut() = status;
-    response
+    match store::load(&state.pool, kind, Key::Id(id)).await {
+        Ok(Some(stored)) => {
+            crate::render_again(state, parts, &page_of(&stored, back), submission, status).await
+        }
+        Ok(None) => not_found(),
+        Err(error) => db_failed(&error, "load"),
+    }
 }
 
 /// The page an item's editor is on.
@@ -175,11 +165,6 @@ pub async fn save(
         })
         .collect();
     let publish_at = form.get("publish_at").trim().to_owned();
-    let stored = match store::load(&state.pool, kind, Key::Id(id)).await {
-        Ok(Some(item)) => item,
-        Ok(None) => return not_found(),
-        Err(error) => return db_failed(&error, "load"),
-    };
     let submission = |errors: Vec<(String, String)>| Submission {
         kind,
         id,
@@ -202,7 +187,7 @@ pub async fn save(
                 summary: Some("Preview below; nothing is saved until you save.".to_owned()),
                 ..submission(errors)
             };
-            return edit_again(&state, parts, page_of(&stored, back), shown, StatusCode::OK).await;
+            return editor_again(&state, parts, (kind, id), back, shown, StatusCode::OK).await;
         }
         "publish" if kind.is_document() => (Publish::Now, Action::Publish),
         "unpublish" if kind.is_document() => (Publish::Unpublish, Action::Unpublish),
@@ -215,10 +200,11 @@ pub async fn save(
                     "Give the date and time to publish at, in UTC."
                 };
                 let refused = submission(vec![("publish_at".to_owned(), message.to_owned())]);
-                return edit_again(
+                return editor_again(
                     &state,
                     parts,
-                    page_of(&stored, back),
+                    (kind, id),
+                    back,
                     refused,
                     StatusCode::UNPROCESSABLE_ENTITY,
                 )
@@ -244,10 +230,11 @@ pub async fn save(
             saved_at(&item, back)
         }
         Err(ChangeError::Invalid(errors)) => {
-            edit_again(
+            editor_again(
                 &state,
                 parts,
-                page_of(&stored, back),
+                (kind, id),
+                back,
                 submission(errors),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -266,7 +253,7 @@ pub async fn save(
                 conflict: Some(*theirs),
                 ..submission(Vec::new())
             };
-            edit_again(&state, parts, page, refused, StatusCode::CONFLICT).await
+            crate::render_again(&state, parts, &page, refused, StatusCode::CONFLICT).await
         }
         Err(ChangeError::NotFound) => not_found(),
         Err(ChangeError::Db(error)) => db_failed(&error, "save"),
@@ -279,7 +266,7 @@ pub async fn create(
     Path(kind): Path<String>,
     request: Request,
 ) -> Response {
-    let (form, parts) = match owner_form(&state, request).await {
+    let (form, parts) = match read_owner_form(&state, request).await {
         Ok(read) => read,
         Err(refused) => return refused,
     };
@@ -307,11 +294,14 @@ pub async fn create(
                     .next()
                     .unwrap_or_default(),
             };
-            let mut parts = parts;
-            parts.uri = axum::http::Uri::from_static("/owner/content");
-            let mut response = crate::render_with(&state, parts, refused).await;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            response
+            crate::render_again(
+                &state,
+                parts,
+                "/owner/content",
+                refused,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(ChangeError::Db(error)) => db_failed(&error, "create"),
         Err(_) => not_found(),
@@ -374,7 +364,7 @@ pub async fn move_project(
     Path((kind, id)): Path<(String, i64)>,
     request: Request,
 ) -> Response {
-    let (form, _) = match owner_form(&state, request).await {
+    let (form, _) = match read_owner_form(&state, request).await {
         Ok(read) => read,
         Err(refused) => return refused,
     };
@@ -437,7 +427,7 @@ pub async fn restore(
                 preview: None,
                 summary: None,
             };
-            edit_again(&state, parts, page, refused, StatusCode::CONFLICT).await
+            crate::render_again(&state, parts, &page, refused, StatusCode::CONFLICT).await
         }
         Err(ChangeError::Invalid(errors)) => (
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -129,6 +129,29 @@ pub async fn render_with<T: Clone + Send + Sync + 'static>(
     .await
 }
 
+/// The page at `page` (a path on this site) again, with `value` in its context, answered with
+/// `status`: a refused form's page showing what was typed and what needs fixing, a preview, a
+/// conflict, an import's summary.
+pub async fn render_again<T: Clone + Send + Sync + 'static>(
+    state: &AppState,
+    mut parts: axum::http::request::Parts,
+    page: &str,
+    value: T,
+    status: axum::http::StatusCode,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    parts.uri = match page.parse() {
+        Ok(uri) => uri,
+        Err(error) => {
+            tracing::error!(%error, page, "cannot render a page again");
+            return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let mut response = render_with(state, parts, value).await;
+    *response.status_mut() = status;
+    response
+}
+
 /// The name of the owner's session cookie. `__Host-` makes browsers insist on Secure, Path=/
 /// and no Domain, so no other site or subdomain can set or read it.
 pub const SESSION_COOKIE: &str = "__Host-folio-session";

@@ -408,7 +408,7 @@ async fn refuse(
         errors,
         summary: None,
     };
-    crate::auth::render_again(state, parts, PAGE, submitted, status).await
+    crate::render_again(state, parts, PAGE, submitted, status).await
 }
 
 /// `POST /owner/media`: a multipart form with `file` and `alt`.
@@ -512,8 +512,7 @@ pub async fn delete(
                 used.join(", ")
             )),
         };
-        return crate::auth::render_again(&state, parts, PAGE, submitted, StatusCode::CONFLICT)
-            .await;
+        return crate::render_again(&state, parts, PAGE, submitted, StatusCode::CONFLICT).await;
     }
     match sqlx::query!("delete from media where key = $1", key)
         .execute(&state.pool)

@@ -19,8 +19,8 @@ pub mod log;
 pub mod password;
 pub mod setup;
 
-use crate::AppState;
 use crate::client::ClientAddr;
+use crate::{AppState, render_again};
 use app::owner::{Owner, Submitted, safe_next};
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -234,18 +234,15 @@ pub(crate) async fn read_form(
     Ok((Form(fields), parts))
 }
 
-/// The page the form is on (`page`), again, with `submitted` shown, answered with `status`.
-pub(crate) async fn render_again(
+/// An owner-only form, read: `401` without the owner's session, else as [`read_form`].
+pub(crate) async fn read_owner_form(
     state: &AppState,
-    mut parts: axum::http::request::Parts,
-    page: &'static str,
-    submitted: Submitted,
-    status: StatusCode,
-) -> Response {
-    parts.uri = axum::http::Uri::from_static(page);
-    let mut response = crate::render_with(state, parts, submitted).await;
-    *response.status_mut() = status;
-    response
+    request: Request,
+) -> Result<(Form, axum::http::request::Parts), Response> {
+    if request.extensions().get::<Owner>().is_none() {
+        return Err(unauthorized());
+    }
+    read_form(state, request).await
 }
 
 pub(crate) fn unavailable() -> Response {
@@ -757,10 +754,7 @@ pub async fn inbox_action(
     Path(id): Path<i64>,
     request: Request,
 ) -> Response {
-    if request.extensions().get::<Owner>().is_none() {
-        return unauthorized();
-    }
-    let (form, _) = match read_form(&state, request).await {
+    let (form, _) = match read_owner_form(&state, request).await {
         Ok(read) => read,
         Err(refused) => return refused,
     };
