@@ -150,6 +150,15 @@ pub fn ErrorNotice(error: AppError, #[prop(optional)] nested: bool) -> impl Into
     .into_any()
 }
 
+/// A textarea's text, escaped: Leptos writes it unescaped (it treats it like `<script>`), so a
+/// draft holding `</textarea>` would otherwise end the element early.
+pub(crate) fn escape_textarea(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// `aria-describedby` for a field: its hint and, when there is one, its error.
 pub fn described_by(id: &str, has_hint: bool, has_error: bool) -> Option<String> {
     let ids: Vec<String> = [
@@ -179,12 +188,7 @@ pub fn Field(
     let described_by = described_by(id, hint.is_some(), error.is_some());
     let invalid = error.is_some().then_some("true");
     let control = if multiline {
-        // Leptos writes a textarea's text unescaped (it treats it like <script>), so a draft
-        // holding `</textarea>` would end the element early: escape it here.
-        let value = value
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;");
+        let value = escape_textarea(&value);
         view! {
             <textarea
                 id=id

@@ -142,6 +142,13 @@ pub async fn item_history(
             )
         })?),
     };
+    // The contents of just the revisions shown: the one asked for and the one before it.
+    let contents = async |version: i32| {
+        super::store::revision(&pool, kind, id, version)
+            .await?
+            .map(|r| r.values)
+            .ok_or(AppError::NotFound)
+    };
     let shown = match wanted {
         None => None,
         Some(v) => {
@@ -150,41 +157,37 @@ pub async fn item_history(
                 .position(|r| r.version == v)
                 .ok_or(AppError::NotFound)?;
             let (this, older) = (&revisions[at], revisions.get(at + 1));
-            let empty = super::Values::new();
+            let old = match older {
+                Some(older) => contents(older.version).await?,
+                None => super::Values::new(),
+            };
             Some(Shown {
                 version: this.version,
                 action: this.action.clone(),
                 at: this.at.clone(),
                 against: older.map(|o| o.version),
-                diff: diff(kind, older.map_or(&empty, |o| &o.values), &this.values),
+                diff: diff(kind, &old, &contents(this.version).await?),
             })
         }
     };
-    let title = current
-        .as_ref()
-        .map(Item::title)
-        .or_else(|| {
-            revisions.first().map(|r| {
-                format!(
-                    "\u{201c}{}\u{201d}",
-                    r.values.get("title").map_or("", String::as_str)
-                )
-            })
-        })
-        .unwrap_or_default();
+    let title = match (&current, revisions.first()) {
+        (Some(current), _) => current.title(),
+        // Deleted: named as it was last.
+        (None, Some(last)) => format!(
+            "\u{201c}{}\u{201d}",
+            contents(last.version)
+                .await?
+                .get("title")
+                .map_or("", String::as_str)
+        ),
+        (None, None) => String::new(),
+    };
     Ok(History {
         kind,
         id,
         title,
         current,
-        revisions: revisions
-            .into_iter()
-            .map(|r| RevisionInfo {
-                version: r.version,
-                action: r.action,
-                at: r.at,
-            })
-            .collect(),
+        revisions,
         shown,
     })
 }

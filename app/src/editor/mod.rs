@@ -225,6 +225,20 @@ impl Status {
     }
 }
 
+/// An item's status as a badge: filled once visitors can see it, outlined before.
+#[component]
+pub(crate) fn StatusBadge(
+    status: Status,
+    #[prop(optional)] testid: Option<&'static str>,
+) -> impl IntoView {
+    let class = if status.is_published() {
+        "badge"
+    } else {
+        "badge draft"
+    };
+    view! { <span class=class data-testid=testid>{status.describe()}</span> }
+}
+
 /// `2026-12-24T09:00:00Z` as `2026-12-24 09:00 UTC`.
 pub fn human_time(rfc3339: &str) -> String {
     match (rfc3339.get(..10), rfc3339.get(11..16)) {
@@ -563,7 +577,6 @@ pub fn OwnerTools(kind: Kind, #[prop(into)] slug: String) -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let Ok(item) = item.await else { return ().into_any() };
-                let published = item.status.is_published();
                 view! {
                     <div class="owner-tools" data-testid="owner-tools">
                         {saved.then(|| view! {
@@ -571,7 +584,7 @@ pub fn OwnerTools(kind: Kind, #[prop(into)] slug: String) -> impl IntoView {
                                 data-draft-saved=format!("{}:{}", kind.as_str(), item.id)>"Saved."</p>
                             <OwnerScript/>
                         })}
-                        <span class=if published { "badge" } else { "badge draft" } data-testid="item-status">{item.status.describe()}</span>
+                        <StatusBadge status=item.status.clone() testid="item-status"/>
                         <a class="button" href=item.edit_path() data-testid="edit-link">"Edit " {match kind { Kind::Profile => "profile", Kind::Project => "project", Kind::Post => "post" }}</a>
                         <a href=item.history_path()>"History"</a>
                         {kind.is_document().then(|| view! {
@@ -718,7 +731,7 @@ fn EditForm(item: Item, back: &'static str, pictures: Vec<Picture>) -> impl Into
         <section class="editor" aria-labelledby="editor-heading" data-testid="editor">
             <h1 id="editor-heading">{heading}</h1>
             <p class="editor-status">
-                <span class=if item.status.is_published() { "badge" } else { "badge draft" }>{item.status.describe()}</span>
+                <StatusBadge status=item.status.clone()/>
                 " · version " {item.version} " · "
                 <a href=item.history_path()>"History"</a>
             </p>
@@ -807,7 +820,7 @@ fn EditField(spec: FieldSpec, value: String, error: Option<String>) -> impl Into
             view! {
                 <textarea id=id.clone() name=spec.name rows=rows maxlength=spec.max
                     required=spec.required aria-invalid=invalid aria-describedby=described_by>
-                    {escape_textarea(&value)}
+                    {crate::components::escape_textarea(&value)}
                 </textarea>
             }
             .into_any()
@@ -829,15 +842,6 @@ fn EditField(spec: FieldSpec, value: String, error: Option<String>) -> impl Into
             <p class="field-error" id=error_id data-testid=format!("{}-error", spec.name)>{error}</p>
         </div>
     }    .into_any()
-}
-
-/// Leptos writes a textarea's text unescaped (as it does `<script>`), so a body holding
-/// `</textarea>` would end the element early.
-fn escape_textarea(value: &str) -> String {
-    value
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// A save refused because the item changed meanwhile: both versions, field by field, where they

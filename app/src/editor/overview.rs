@@ -2,7 +2,7 @@
 //! status; new ones are started here, projects are put in order here, and what was deleted can
 //! be brought back.
 
-use super::{Item, Kind, Status};
+use super::{Item, Kind, StatusBadge};
 use crate::error::AppError;
 use crate::owner::{FormSummary, OwnerNav, OwnerOnly, OwnerStyles, no_store};
 use crate::seo::Seo;
@@ -81,14 +81,6 @@ pub fn ContentPage() -> impl IntoView {
     }
 }
 
-fn status_badge(status: &Status) -> impl IntoView + use<> {
-    let class = match status {
-        Status::Published { .. } | Status::Always => "badge",
-        _ => "badge draft",
-    };
-    view! { <span class=class>{status.describe()}</span> }
-}
-
 #[component]
 fn OverviewView(o: Overview, deleted_now: Option<String>) -> impl IntoView {
     let refused = use_context::<NewRefused>();
@@ -134,7 +126,7 @@ fn OverviewView(o: Overview, deleted_now: Option<String>) -> impl IntoView {
                 <li class="content-row" data-testid="content-project">
                     <span class="order">{move_form(true)}{move_form(false)}</span>
                     <a href=p.public_path()>{p.value("title").to_owned()}</a>
-                    {status_badge(&p.status)}
+                    <StatusBadge status=p.status.clone()/>
                     {(!p.value("featured").is_empty()).then(|| view! { <span class="badge">"Featured"</span> })}
                     <a href=p.edit_path()>"Edit"</a>
                     <a href=p.history_path()>"History"</a>
@@ -149,7 +141,7 @@ fn OverviewView(o: Overview, deleted_now: Option<String>) -> impl IntoView {
             view! {
                 <li class="content-row" data-testid="content-post">
                     <a href=p.public_path()>{p.value("title").to_owned()}</a>
-                    {status_badge(&p.status)}
+                    <StatusBadge status=p.status.clone()/>
                     <a href=p.edit_path()>"Edit"</a>
                     <a href=p.history_path()>"History"</a>
                 </li>

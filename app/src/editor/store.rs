@@ -192,6 +192,17 @@ async fn fetch(
             return Ok(None);
         }
     }
+    Ok(read(conn, kind, id, slug).await?.into_iter().next())
+}
+
+/// The items of `kind` with this `id` and/or `slug` (every one when both are `None`), projects
+/// in the owner's order and posts newest first, drafts first.
+async fn read(
+    conn: &mut sqlx::PgConnection,
+    kind: Kind,
+    id: Option<i64>,
+    slug: Option<&str>,
+) -> Result<Vec<Stored>, sqlx::Error> {
     match kind {
         Kind::Profile => {
             let row = sqlx::query!(
@@ -228,80 +239,88 @@ async fn fetch(
                     status: Status::Always,
                 },
             };
-            Ok(Some(Stored {
+            Ok(vec![Stored {
                 item,
                 published_at: None,
                 cover_srcset: String::new(),
-            }))
+            }])
         }
         Kind::Project => {
-            let row = sqlx::query!(
+            let rows = sqlx::query!(
                 r#"select id, version, slug, title, summary, role, year, stack, tags, live_url,
                           source_url, cover, cover_alt, cover_srcset, featured, body, published_at,
                           to_char(published_at at time zone 'UTC', $3) as published_text
                    from projects
-                   where ($1::bigint is null or id = $1) and ($2::text is null or slug = $2)"#,
+                   where ($1::bigint is null or id = $1) and ($2::text is null or slug = $2)
+                   order by sort_order, published_at desc, id"#,
                 id,
                 slug,
                 RFC3339_UTC,
             )
-            .fetch_optional(&mut *conn)
+            .fetch_all(&mut *conn)
             .await?;
-            Ok(row.map(|row| Stored {
-                item: Item {
-                    kind,
-                    id: row.id,
-                    version: row.version,
-                    values: values([
-                        ("slug", row.slug),
-                        ("title", row.title),
-                        ("summary", row.summary),
-                        ("role", row.role),
-                        ("year", row.year.map(|y| y.to_string()).unwrap_or_default()),
-                        ("stack", list(&row.stack)),
-                        ("tags", list(&row.tags)),
-                        ("live_url", row.live_url.unwrap_or_default()),
-                        ("source_url", row.source_url.unwrap_or_default()),
-                        ("cover", row.cover.unwrap_or_default()),
-                        ("cover_alt", row.cover_alt),
-                        ("featured", if row.featured { "on" } else { "" }.to_owned()),
-                        ("body", row.body),
-                    ]),
-                    status: status(row.published_at, row.published_text),
-                },
-                published_at: row.published_at,
-                cover_srcset: row.cover_srcset,
-            }))
+            Ok(rows
+                .into_iter()
+                .map(|row| Stored {
+                    item: Item {
+                        kind,
+                        id: row.id,
+                        version: row.version,
+                        values: values([
+                            ("slug", row.slug),
+                            ("title", row.title),
+                            ("summary", row.summary),
+                            ("role", row.role),
+                            ("year", row.year.map(|y| y.to_string()).unwrap_or_default()),
+                            ("stack", list(&row.stack)),
+                            ("tags", list(&row.tags)),
+                            ("live_url", row.live_url.unwrap_or_default()),
+                            ("source_url", row.source_url.unwrap_or_default()),
+                            ("cover", row.cover.unwrap_or_default()),
+                            ("cover_alt", row.cover_alt),
+                            ("featured", if row.featured { "on" } else { "" }.to_owned()),
+                            ("body", row.body),
+                        ]),
+                        status: status(row.published_at, row.published_text),
+                    },
+                    published_at: row.published_at,
+                    cover_srcset: row.cover_srcset,
+                })
+                .collect())
         }
         Kind::Post => {
-            let row = sqlx::query!(
+            let rows = sqlx::query!(
                 r#"select id, version, slug, title, summary, tags, body, published_at,
                           to_char(published_at at time zone 'UTC', $3) as published_text
                    from posts
-                   where ($1::bigint is null or id = $1) and ($2::text is null or slug = $2)"#,
+                   where ($1::bigint is null or id = $1) and ($2::text is null or slug = $2)
+                   order by published_at desc nulls first, id desc"#,
                 id,
                 slug,
                 RFC3339_UTC,
             )
-            .fetch_optional(&mut *conn)
+            .fetch_all(&mut *conn)
             .await?;
-            Ok(row.map(|row| Stored {
-                item: Item {
-                    kind,
-                    id: row.id,
-                    version: row.version,
-                    values: values([
-                        ("slug", row.slug),
-                        ("title", row.title),
-                        ("summary", row.summary),
-                        ("tags", list(&row.tags)),
-                        ("body", row.body),
-                    ]),
-                    status: status(row.published_at, row.published_text),
-                },
-                published_at: row.published_at,
-                cover_srcset: String::new(),
-            }))
+            Ok(rows
+                .into_iter()
+                .map(|row| Stored {
+                    item: Item {
+                        kind,
+                        id: row.id,
+                        version: row.version,
+                        values: values([
+                            ("slug", row.slug),
+                            ("title", row.title),
+                            ("summary", row.summary),
+                            ("tags", list(&row.tags)),
+                            ("body", row.body),
+                        ]),
+                        status: status(row.published_at, row.published_text),
+                    },
+                    published_at: row.published_at,
+                    cover_srcset: String::new(),
+                })
+                .collect())
         }
     }
 }
@@ -642,13 +661,13 @@ pub async fn create(pool: &PgPool, kind: Kind, title: &str) -> Result<Item, Chan
 
 /// A draft copy of an item, titled "… (copy)", under a free slug.
 pub async fn duplicate(pool: &PgPool, kind: Kind, id: i64) -> Result<Item, ChangeError> {
+    if !kind.is_document() {
+        return Err(ChangeError::NotFound);
+    }
     let mut tx = pool.begin().await?;
     let original = fetch(&mut tx, kind, Key::Id(id), false)
         .await?
         .ok_or(ChangeError::NotFound)?;
-    if !kind.is_document() {
-        return Err(ChangeError::NotFound);
-    }
     let mut values = original.item.values;
     let title: String = format!("{} (copy)", values["title"])
         .chars()
@@ -816,30 +835,23 @@ pub struct Revision {
     pub values: Values,
 }
 
-/// Every revision of an item, newest first.
+/// Every revision of an item, newest first, without their contents (a long history of long
+/// bodies is listed without reading them; [`revision`] reads one).
 pub async fn history(
     db: impl sqlx::PgExecutor<'_>,
     kind: Kind,
     id: i64,
-) -> Result<Vec<Revision>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select version, action, data, to_char(created_at at time zone 'UTC', $3) as "at!"
+) -> Result<Vec<super::history::RevisionInfo>, sqlx::Error> {
+    sqlx::query_as!(
+        super::history::RevisionInfo,
+        r#"select version, action, to_char(created_at at time zone 'UTC', $3) as "at!"
            from revisions where kind = $1 and item_id = $2 order by version desc"#,
         kind.as_str(),
         id,
         RFC3339_UTC,
     )
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Revision {
-            version: r.version,
-            action: r.action,
-            at: r.at,
-            values: serde_json::from_value(r.data).unwrap_or_default(),
-        })
-        .collect())
+    .await
 }
 
 /// One revision of an item.
@@ -869,32 +881,11 @@ pub async fn revision(
 
 /// Every project and post, drafts included, for the owner's overview.
 pub async fn everything(db: &PgPool) -> Result<(Vec<Item>, Vec<Item>), sqlx::Error> {
-    let projects: Vec<i64> =
-        sqlx::query_scalar!("select id from projects order by sort_order, published_at desc, id")
-            .fetch_all(db)
-            .await?;
-    let posts: Vec<i64> =
-        sqlx::query_scalar!("select id from posts order by published_at desc nulls first, id desc")
-            .fetch_all(db)
-            .await?;
     let mut conn = db.acquire().await?;
-    let projects = load_many(&mut conn, Kind::Project, projects).await?;
-    let posts = load_many(&mut conn, Kind::Post, posts).await?;
-    Ok((projects, posts))
-}
-
-async fn load_many(
-    conn: &mut sqlx::PgConnection,
-    kind: Kind,
-    ids: Vec<i64>,
-) -> Result<Vec<Item>, sqlx::Error> {
-    let mut items = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(stored) = fetch(conn, kind, Key::Id(id), false).await? {
-            items.push(stored.item);
-        }
-    }
-    Ok(items)
+    let projects = read(&mut conn, Kind::Project, None, None).await?;
+    let posts = read(&mut conn, Kind::Post, None, None).await?;
+    let items = |rows: Vec<Stored>| rows.into_iter().map(|stored| stored.item).collect();
+    Ok((items(projects), items(posts)))
 }
 
 /// Projects and posts deleted and not brought back, newest first (for undo).
