@@ -113,9 +113,9 @@ pub fn MediaPage() -> impl IntoView {
                             Ok(list) => view! {
                                 {notice.map(|text| view! { <p class="notice-ok" role="status" data-testid="media-notice">{text}</p> })}
                                 <h2>"Upload a picture"</h2>
-                                <form class="owner-form" method="post" action="/owner/media" enctype="multipart/form-data" novalidate data-testid="upload-form">
+                                <form class="owner-form" method="post" action="/owner/media" enctype="multipart/form-data" novalidate data-testid="upload-form" data-upload>
                                     <FormSummary text=submitted.summary_line()/>
-                                    <div class="field">
+                                    <div class="field drop-zone" data-drop-zone>
                                         <label for="media-file">"Picture"</label>
                                         <p class="hint" id="media-file-hint">"JPEG, PNG, GIF or WebP, up to 10 MB. It is stored as WebP in several widths, without its metadata."</p>
                                         <input id="media-file" name="file" type="file" accept="image/jpeg,image/png,image/gif,image/webp" required
@@ -144,6 +144,7 @@ pub fn MediaPage() -> impl IntoView {
                 }}
             </Suspense>
         </section>
+        <crate::editor::OwnerScript/>
     }
     .into_any()
 }

@@ -137,6 +137,44 @@ async fn preview(state: &AppState, kind: Kind, values: &Values) -> Option<(Strin
     Some((spec.label.to_owned(), html))
 }
 
+/// `POST /owner/preview/{kind}`: `text`, the kind's Markdown field, rendered exactly as
+/// visitors will see it (an HTML fragment, sanitized), for the editor's live preview. Changes
+/// nothing.
+pub async fn live_preview(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    request: Request,
+) -> Response {
+    let (kind, form, _) = match item_form(&state, &kind, request).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
+    let Some(spec) = kind.fields().iter().find(|s| s.input == Input::Markdown) else {
+        return bad_request("This kind of content has no Markdown to preview.");
+    };
+    let text = form.get("text");
+    if text.chars().count() > spec.max {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("Keep it to {} characters or fewer.\n", spec.max),
+        )
+            .into_response();
+    }
+    let values = Values::from([(spec.name.to_owned(), text.to_owned())]);
+    let html = preview(&state, kind, &values)
+        .await
+        .map(|(_, html)| html)
+        .unwrap_or_default();
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "private, no-store"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
 /// `POST /owner/edit/{kind}/{id}`: the editor's form. `intent` is save, preview, publish,
 /// unpublish or schedule (with `publish_at`); `version` is the version the form was loaded at.
 pub async fn save(
@@ -152,16 +190,23 @@ pub async fn save(
         return no_version();
     };
     let back = profile_back(&form);
+    // Problems the form itself has, before the values are checked.
+    let mut form_errors = Vec::new();
     let values: Values = kind
         .fields()
         .iter()
         .map(|spec| {
             let value = match spec.input {
-                Input::Check if form.has(spec.name) => "on",
-                Input::Check => "",
-                _ => form.get(spec.name),
+                Input::Check if form.has(spec.name) => "on".to_owned(),
+                Input::Check => String::new(),
+                Input::Timeline => {
+                    let (text, problem) = app::editor::timeline_from_form(|name| form.get(name));
+                    form_errors.extend(problem.map(|p| (spec.name.to_owned(), p)));
+                    text
+                }
+                _ => form.get(spec.name).to_owned(),
             };
-            (spec.name.to_owned(), value.to_owned())
+            (spec.name.to_owned(), value)
         })
         .collect();
     let publish_at = form.get("publish_at").trim().to_owned();
@@ -179,9 +224,11 @@ pub async fn save(
     let (publish, action) = match form.get("intent") {
         "save" | "" => (Publish::Keep, Action::Save),
         "preview" => {
-            let errors = app::editor::validate(kind, &values)
+            let mut errors = app::editor::validate(kind, &values)
                 .err()
                 .unwrap_or_default();
+            errors.retain(|(name, _)| !form_errors.iter().any(|(n, _)| n == name));
+            errors.extend(form_errors);
             let shown = Submission {
                 preview: preview(&state, kind, &values).await,
                 summary: Some("Preview below; nothing is saved until you save.".to_owned()),
@@ -218,6 +265,18 @@ pub async fn save(
         }
     };
 
+    if !form_errors.is_empty() {
+        let refused = submission(form_errors);
+        return editor_again(
+            &state,
+            parts,
+            (kind, id),
+            back,
+            refused,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
     match store::save(&state.pool, kind, id, base, &values, publish, action).await {
         Ok(item) => {
             tracing::info!(
@@ -371,12 +430,22 @@ pub async fn move_project(
     if kind != "project" {
         return bad_request("Only projects are put in order.");
     }
-    let up = match form.get("direction") {
-        "up" => true,
-        "down" => false,
-        other => return bad_request(&format!("Unknown direction {other:?}: use up or down.")),
+    let to = match (form.get("direction"), form.get("position")) {
+        ("up", _) => store::Move::Up,
+        ("down", _) => store::Move::Down,
+        ("", position) => match position.trim().parse::<usize>() {
+            Ok(at) => store::Move::To(at),
+            Err(_) => {
+                return bad_request(
+                    "Say where to: direction=up or down, or position=N (0 is first).",
+                );
+            }
+        },
+        (other, _) => {
+            return bad_request(&format!("Unknown direction {other:?}: use up or down."));
+        }
     };
-    match store::move_project(&state.pool, id, up).await {
+    match store::move_project(&state.pool, id, to).await {
         Ok(()) => Redirect::to("/owner/content").into_response(),
         Err(ChangeError::Db(error)) => db_failed(&error, "move"),
         Err(_) => not_found(),

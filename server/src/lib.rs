@@ -221,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/owner/import/confirm", post(archive::confirm))
         .route("/owner/new/{kind}", post(editor::create))
+        .route("/owner/preview/{kind}", post(editor::live_preview))
         .route("/owner/edit/{kind}/{id}", post(editor::save))
         .route("/owner/edit/{kind}/{id}/duplicate", post(editor::duplicate))
         .route("/owner/edit/{kind}/{id}/delete", post(editor::delete))

@@ -671,3 +671,260 @@ async fn picture_fields_offer_the_media_library_and_a_chosen_cover_gets_its_widt
         "the case study's cover has its widths"
     );
 }
+
+/// The stored timeline, newest first, as `role@organisation start..end`.
+async fn timeline(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "select role || '@' || organisation || ' ' || to_char(starts_on, 'YYYY-MM') || '..'
+                || coalesce(to_char(ends_on, 'YYYY-MM'), 'now')
+         from experience order by sort_order",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("experience")
+}
+
+async fn skills(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar("select category || ':' || name from skills order by sort_order")
+        .fetch_all(pool)
+        .await
+        .expect("skills")
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn skills_and_the_timeline_are_edited_with_the_profile(pool: PgPool) {
+    let (app, cookie) = signed_in(&pool).await;
+    let profile = [("version", "0"), ("back", "/about"), ("name", "Ada Quill")];
+    let mut fields = profile.to_vec();
+    fields.extend([
+        // Typed oldest first, in two entries and a blank one: stored newest first.
+        ("experience-0-role", "Cartographer"),
+        ("experience-0-organisation", "Harbour Office"),
+        ("experience-0-start", "2015-04"),
+        ("experience-0-end", "2019-08"),
+        ("experience-0-summary", "Charted the\nestuary."),
+        ("experience-1-role", "Lead designer"),
+        ("experience-1-organisation", "Tidewater"),
+        ("experience-1-start", "2019-09"),
+        ("experience-2-role", ""),
+        (
+            "skills",
+            "Languages: Rust, SQL, Rust\n\n  Design : Maps, Type ",
+        ),
+    ]);
+    let saved = post_as_owner(&app, &cookie, "/owner/edit/profile/1", &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(saved.location(), "/about?saved");
+    assert_eq!(
+        timeline(&pool).await,
+        [
+            "Lead designer@Tidewater 2019-09..now",
+            "Cartographer@Harbour Office 2015-04..2019-08"
+        ]
+    );
+    assert_eq!(
+        skills(&pool).await,
+        [
+            "Languages:Rust",
+            "Languages:SQL",
+            "Design:Maps",
+            "Design:Type"
+        ]
+    );
+    let about = visit(&app, "/about").await.body;
+    assert!(about.find("Lead designer") < about.find("Cartographer"));
+    assert!(about.contains("Charted the estuary."));
+    assert!(about.contains("Maps, Type"));
+
+    // The editor shows each entry as its own fields, and a blank one to add another.
+    let editor = send(
+        &app,
+        request(Method::GET, "/about?edit", "", Some(&cookie), OWNER_ADDR),
+    )
+    .await
+    .body;
+    assert!(editor.contains(r#"name="experience-1-role" type="text" value="Cartographer""#));
+    assert!(editor.contains(r#"name="experience-2-role" type="text" value="""#));
+    assert!(editor.contains("Languages: Rust, SQL\nDesign: Maps, Type"));
+
+    // Removing one entry is a new version; the revision holds the text both ways.
+    let mut fields = vec![("version", "1"), ("back", "/about"), ("name", "Ada Quill")];
+    fields.extend([
+        ("experience-0-role", "Lead designer"),
+        ("experience-0-organisation", "Tidewater"),
+        ("experience-0-start", "2019-09"),
+        ("experience-1-role", "Cartographer"),
+        ("experience-1-organisation", "Harbour Office"),
+        ("experience-1-start", "2015-04"),
+        ("experience-1-end", "2019-08"),
+        ("experience-1-remove", "on"),
+        ("skills", "Languages: Rust"),
+    ]);
+    let saved = post_as_owner(&app, &cookie, "/owner/edit/profile/1", &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(
+        timeline(&pool).await,
+        ["Lead designer@Tidewater 2019-09..now"]
+    );
+    assert_eq!(skills(&pool).await, ["Languages:Rust"]);
+
+    // Restoring version 1 brings both back, as a new version.
+    let restored = post_as_owner(
+        &app,
+        &cookie,
+        "/owner/history/profile/1/restore",
+        &[("version", "1"), ("base", "2")],
+    )
+    .await;
+    assert_eq!(restored.status, StatusCode::SEE_OTHER, "{}", restored.body);
+    assert_eq!(timeline(&pool).await.len(), 2);
+    assert_eq!(skills(&pool).await.len(), 4);
+    let version: i32 = sqlx::query_scalar("select version from profile")
+        .fetch_one(&pool)
+        .await
+        .expect("version");
+    assert_eq!(version, 3);
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn a_bad_timeline_or_skill_list_changes_nothing(pool: PgPool) {
+    let (app, cookie) = signed_in(&pool).await;
+    let entry = |end: &'static str, role: &'static str| {
+        vec![
+            ("version", "0"),
+            ("name", "Ada Quill"),
+            ("experience-0-role", role),
+            ("experience-0-organisation", "Tidewater"),
+            ("experience-0-start", "2019-09"),
+            ("experience-0-end", end),
+        ]
+    };
+    for (fields, field, message) in [
+        (
+            entry("2018-01", "Designer"),
+            "experience",
+            "it ends before it starts",
+        ),
+        (
+            entry("September", "Designer"),
+            "experience",
+            "give the end as a month",
+        ),
+        (
+            entry("", "Designer | Lead"),
+            "experience",
+            "a role cannot contain |",
+        ),
+        (entry("", ""), "experience", "Entry 1: give the role"),
+        (
+            vec![("version", "0"), ("name", "Ada"), ("skills", "Rust, SQL")],
+            "skills",
+            "needs a group, a colon",
+        ),
+        (
+            vec![("version", "0"), ("name", "Ada"), ("skills", "A: x\nA: y")],
+            "skills",
+            "is there twice",
+        ),
+    ] {
+        let refused = post_as_owner(&app, &cookie, "/owner/edit/profile/1", &fields).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{message}: {}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains(message),
+            "{message}: {}",
+            refused.body
+        );
+        // Beside its field.
+        let at = refused
+            .body
+            .find(&format!(r#"data-testid="{field}-error""#))
+            .expect("the field's message");
+        assert!(
+            refused.body[at..]
+                .chars()
+                .take(300)
+                .collect::<String>()
+                .contains(message),
+            "{message}"
+        );
+    }
+    let profiles: i64 = sqlx::query_scalar("select count(*) from profile")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(profiles, 0);
+    assert!(timeline(&pool).await.is_empty());
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn the_live_preview_renders_as_visitors_see_it(pool: PgPool) {
+    let (app, cookie) = signed_in(&pool).await;
+    let text = "## Tides\n\n**bold** <script>alert(1)</script> <img src=x onerror=alert(2)> [x](javascript:alert(3))";
+    let reply = post_as_owner(&app, &cookie, "/owner/preview/project", &[("text", text)]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(reply.headers["cache-control"], "private, no-store");
+    assert_eq!(
+        reply.body,
+        app::content::markdown::render_sized(text, &Default::default()).html,
+        "the visitors' renderer"
+    );
+    assert!(reply.body.contains("<strong>bold</strong>"));
+    for hostile in ["<script", "<img", "href=\"javascript"] {
+        assert!(!reply.body.contains(hostile), "{hostile}: {}", reply.body);
+    }
+    let long = "x".repeat(app::editor::BODY_MAX + 1);
+    let refused = post_as_owner(&app, &cookie, "/owner/preview/post", &[("text", &long)]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = post_as_owner(&app, &cookie, "/owner/preview/poem", &[("text", "x")]).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn a_project_dragged_to_a_place_takes_it(pool: PgPool) {
+    let (app, cookie) = signed_in(&pool).await;
+    let mut ids = Vec::new();
+    for slug in ["a", "b", "c", "d"] {
+        ids.push(project(&pool, slug, &slug.to_uppercase()).await);
+    }
+    sqlx::query("update projects set sort_order = id")
+        .execute(&pool)
+        .await
+        .expect("order");
+    let order = || async {
+        sqlx::query_scalar::<_, String>("select slug from projects order by sort_order, id")
+            .fetch_all(&pool)
+            .await
+            .expect("order")
+            .join("")
+    };
+    for (id, position, expected) in [
+        (ids[0], "2", "bcad"),
+        (ids[3], "0", "dbca"),
+        (ids[1], "99", "dcab"),
+    ] {
+        let moved = post_as_owner(
+            &app,
+            &cookie,
+            &format!("/owner/edit/project/{id}/move"),
+            &[("position", position)],
+        )
+        .await;
+        assert_eq!(moved.status, StatusCode::SEE_OTHER);
+        assert_eq!(order().await, expected);
+    }
+    let refused = post_as_owner(
+        &app,
+        &cookie,
+        &format!("/owner/edit/project/{}/move", ids[0]),
+        &[("position", "-1")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(order().await, "dcab");
+}

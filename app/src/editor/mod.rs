@@ -91,6 +91,12 @@ pub enum Input {
     Image,
     /// One `Label | https://…` per line.
     Links,
+    /// One `Category: skill, skill, …` per line.
+    Skills,
+    /// The experience timeline: one entry per line, `YYYY-MM – YYYY-MM | Role | Organisation |
+    /// Summary` (`now` for an entry that has not ended). The form shows each entry as its own
+    /// group of fields ([`Entry`]).
+    Timeline,
 }
 
 /// One field of an edit form.
@@ -133,7 +139,8 @@ pub const BODY_MAX: usize = 100_000;
 const SLUG_HINT: &str = "The address: lowercase letters, digits and single hyphens.";
 const LIST_HINT: &str = "Separated by commas.";
 const IMAGE_HINT: &str = "Pick from the media library as you type, or paste an address like /media/…-1600.webp. Leave empty for none.";
-const MARKDOWN_HINT: &str = "Markdown. Preview shows it as visitors will see it.";
+const MARKDOWN_HINT: &str =
+    "Markdown. The preview beside it shows it as visitors will see it (or press Preview).";
 
 const PROFILE_FIELDS: &[FieldSpec] = &[
     required(field("name", "Name", Input::Line, 100)),
@@ -156,7 +163,18 @@ const PROFILE_FIELDS: &[FieldSpec] = &[
         field("bio_long", "Long bio", Input::Markdown, BODY_MAX),
         MARKDOWN_HINT,
     ),
+    hint(
+        field("experience", "Experience", Input::Timeline, TIMELINE_MAX),
+        "Newest first: entries are ordered by their start. Leave the end empty for a role you still have.",
+    ),
+    hint(
+        field("skills", "Skills", Input::Skills, 60),
+        "One group per line: Languages: Rust, TypeScript, SQL",
+    ),
 ];
+
+/// The most timeline entries a profile has.
+pub const TIMELINE_MAX: usize = 30;
 
 const PROJECT_FIELDS: &[FieldSpec] = &[
     required(field("title", "Title", Input::Line, 200)),
@@ -428,15 +446,14 @@ fn check(spec: &FieldSpec, value: &str) -> Result<String, String> {
             }
             return Ok(lines.join("\n"));
         }
+        Input::Skills => return check_skills(&value),
+        Input::Timeline => return check_timeline(&value),
         _ => {}
     }
     if chars > spec.max {
         return Err(too_long(spec.max));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    if has_control(&value) {
         return Err("Remove the control characters.".to_owned());
     }
     match spec.input {
@@ -470,6 +487,236 @@ fn check(spec: &FieldSpec, value: &str) -> Result<String, String> {
         .to_owned()),
         _ => Ok(value),
     }
+}
+
+fn has_control(value: &str) -> bool {
+    value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+}
+
+/// Skills as `Category: a, b` lines: categories and skills 1 to 60 characters, a category
+/// once, a skill once per category.
+fn check_skills(value: &str) -> Result<String, String> {
+    if has_control(value) {
+        return Err("Remove the control characters.".to_owned());
+    }
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for line in value.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (category, names) = line.split_once(':').ok_or_else(|| {
+            format!("\u{201c}{line}\u{201d} needs a group, a colon, then the skills, like Languages: Rust, SQL.")
+        })?;
+        let category = category.trim();
+        if category.is_empty() || category.chars().count() > 60 {
+            return Err(format!(
+                "\u{201c}{line}\u{201d}: the group name needs 1 to 60 characters."
+            ));
+        }
+        if groups.iter().any(|(c, _)| *c == category) {
+            return Err(format!(
+                "\u{201c}{category}\u{201d} is there twice: put its skills on one line."
+            ));
+        }
+        let mut list: Vec<&str> = Vec::new();
+        for name in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if name.chars().count() > 60 {
+                return Err(format!(
+                    "\u{201c}{name}\u{201d} is too long: keep each skill to 60 characters."
+                ));
+            }
+            if !list.contains(&name) {
+                list.push(name);
+            }
+        }
+        if list.is_empty() {
+            return Err(format!(
+                "\u{201c}{category}\u{201d} has no skills: list them after the colon, separated by commas."
+            ));
+        }
+        if list.len() > 50 {
+            return Err(format!(
+                "\u{201c}{category}\u{201d} has more than 50 skills."
+            ));
+        }
+        groups.push((category, list));
+    }
+    if groups.len() > 20 {
+        return Err("Twenty groups at most.".to_owned());
+    }
+    Ok(groups
+        .iter()
+        .map(|(category, names)| format!("{category}: {}", names.join(", ")))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// One entry of the experience timeline, as its fields show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entry {
+    /// `YYYY-MM`.
+    pub start: String,
+    /// `YYYY-MM`, or empty while it lasts.
+    pub end: String,
+    pub role: String,
+    pub organisation: String,
+    pub summary: String,
+}
+
+impl Entry {
+    /// The names its fields post under, for entry `index` of the form.
+    pub const PARTS: [&'static str; 5] = ["start", "end", "role", "organisation", "summary"];
+
+    /// Reads a line of the timeline's text; never fails, so that even a refused edit shows
+    /// again as it was typed.
+    pub fn parse(line: &str) -> Self {
+        let mut parts = line.splitn(4, '|').map(str::trim);
+        let dates = parts.next().unwrap_or_default();
+        let (start, end) = dates
+            .split_once('\u{2013}')
+            .map_or((dates, ""), |(s, e)| (s.trim(), e.trim()));
+        let mut next = || parts.next().unwrap_or_default().to_owned();
+        Self {
+            start: start.to_owned(),
+            end: if end == "now" { "" } else { end }.to_owned(),
+            role: next(),
+            organisation: next(),
+            summary: next(),
+        }
+    }
+
+    /// The entry as a line of the timeline's text.
+    pub fn line(&self) -> String {
+        let end = if self.end.is_empty() {
+            "now"
+        } else {
+            &self.end
+        };
+        let line = format!(
+            "{} \u{2013} {end} | {} | {}",
+            self.start, self.role, self.organisation
+        );
+        if self.summary.is_empty() {
+            line
+        } else {
+            format!("{line} | {}", self.summary)
+        }
+    }
+
+    fn is_blank(&self) -> bool {
+        [
+            &self.start,
+            &self.end,
+            &self.role,
+            &self.organisation,
+            &self.summary,
+        ]
+        .iter()
+        .all(|v| v.is_empty())
+    }
+}
+
+/// The entries of a timeline's text.
+pub fn entries(text: &str) -> Vec<Entry> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(Entry::parse)
+        .collect()
+}
+
+/// The timeline's text from its form fields (`experience-0-role`, …): blank entries and
+/// those marked for removal are left out. A `|` typed into a one-line part would shift the
+/// parts after it, so it is refused (and shown as `/`).
+pub fn timeline_from_form<'a>(get: impl Fn(&str) -> &'a str) -> (String, Option<String>) {
+    let mut lines = Vec::new();
+    let mut problem = None;
+    // Room for every stored entry plus the blank ones the form adds.
+    for index in 0..TIMELINE_MAX + 10 {
+        if !get(&format!("experience-{index}-remove")).is_empty() {
+            continue;
+        }
+        let mut part = |name: &str| {
+            let value = get(&format!("experience-{index}-{name}")).trim();
+            if name != "summary" && value.contains('|') && problem.is_none() {
+                problem = Some(format!(
+                    "Entry {}: a {name} cannot contain |.",
+                    lines.len() + 1
+                ));
+            }
+            let value = value.replace("\r\n", " ").replace(['\r', '\n'], " ");
+            if name == "summary" {
+                value
+            } else {
+                value.replace('|', "/")
+            }
+        };
+        let entry = Entry {
+            start: part("start"),
+            end: part("end"),
+            role: part("role"),
+            organisation: part("organisation"),
+            summary: part("summary"),
+        };
+        if !entry.is_blank() {
+            lines.push(entry.line());
+        }
+    }
+    (lines.join("\n"), problem)
+}
+
+/// `YYYY-MM` with a month from 1900 to 2200.
+fn is_month(value: &str) -> bool {
+    value.len() == 7
+        && value.as_bytes()[4] == b'-'
+        && value[..4]
+            .parse::<u16>()
+            .is_ok_and(|y| (1900..=2200).contains(&y))
+        && value[5..]
+            .parse::<u8>()
+            .is_ok_and(|m| (1..=12).contains(&m))
+}
+
+/// The timeline, checked entry by entry and ordered newest first.
+fn check_timeline(value: &str) -> Result<String, String> {
+    if has_control(value) {
+        return Err("Remove the control characters.".to_owned());
+    }
+    let mut list = entries(value);
+    for (n, entry) in list.iter().enumerate() {
+        let which = format!("Entry {}", n + 1);
+        let problem = if entry.role.is_empty() {
+            Some("give the role")
+        } else if entry.role.chars().count() > 120 {
+            Some("keep the role to 120 characters")
+        } else if entry.organisation.is_empty() {
+            Some("give the organisation")
+        } else if entry.organisation.chars().count() > 120 {
+            Some("keep the organisation to 120 characters")
+        } else if !is_month(&entry.start) {
+            Some("give the start as a month, like 2021-03")
+        } else if !entry.end.is_empty() && !is_month(&entry.end) {
+            Some("give the end as a month, like 2023-09, or leave it empty")
+        } else if !entry.end.is_empty() && entry.end < entry.start {
+            Some("it ends before it starts")
+        } else if entry.summary.chars().count() > 600 {
+            Some("keep the summary to 600 characters")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(if entry.role.is_empty() {
+                format!("{which}: {problem}.")
+            } else {
+                format!("{which} ({}): {problem}.", entry.role)
+            });
+        }
+    }
+    if list.len() > TIMELINE_MAX {
+        return Err(format!("{TIMELINE_MAX} entries at most."));
+    }
+    // Newest first; entries that started in the same month keep the owner's order.
+    list.sort_by(|a, b| b.start.cmp(&a.start));
+    Ok(list.iter().map(Entry::line).collect::<Vec<_>>().join("\n"))
 }
 
 /// Lowercase `a-z0-9` words joined by single hyphens, as the database's check wants.
@@ -603,6 +850,19 @@ pub fn OwnerTools(kind: Kind, #[prop(into)] slug: String) -> impl IntoView {
         </Suspense>
     }
     .into_any()
+}
+
+/// For the owner, a link into the profile's editor at the field that edits what is shown
+/// here (`field`: `experience`, `skills`…). Renders nothing for visitors.
+#[component]
+pub fn EditHere(field: &'static str, label: &'static str) -> impl IntoView {
+    is_owner().then(|| {
+        view! {
+            <p class="edit-here">
+                <a href=format!("/about?edit#edit-{field}") data-testid=format!("edit-{field}")>{label}</a>
+            </p>
+        }
+    })
 }
 
 /// The editor for the item behind a page, in place of the item. `back` is the page it is on
@@ -739,7 +999,7 @@ fn EditForm(item: Item, back: &'static str, pictures: Vec<Picture>) -> impl Into
             {conflict.map(|theirs| view! { <ConflictPanel theirs mine=values.clone()/> }.into_any())}
             <p class="hint">"Ctrl+S (⌘S) saves, Escape leaves. Unsaved changes are kept in this browser until you save or discard them."</p>
             <form class="owner-form edit-form" method="post" action=item.action_path() novalidate data-testid="edit-form"
-                data-draft-key=draft_key>
+                data-draft-key=draft_key data-preview=format!("/owner/preview/{}", item.kind.as_str())>
                 <input type="hidden" name="version" value=version/>
                 {(!back.is_empty()).then(|| view! { <input type="hidden" name="back" value=back/> })}
                 {fields}
@@ -793,7 +1053,7 @@ fn EditForm(item: Item, back: &'static str, pictures: Vec<Picture>) -> impl Into
 /// The owner's editor script (`public/owner.js`): keeps unsaved edits in the browser and adds
 /// the keyboard shortcuts. Rendered only into the owner's pages, so visitors never load it.
 #[component]
-fn OwnerScript() -> impl IntoView {
+pub(crate) fn OwnerScript() -> impl IntoView {
     view! { <script type="module" src="/owner.js" nonce=use_nonce()></script> }
 }
 
@@ -806,20 +1066,25 @@ fn EditField(spec: FieldSpec, value: String, error: Option<String>) -> impl Into
     let described_by = crate::components::described_by(&id, !spec.hint.is_empty(), error.is_some());
     let invalid = error.is_some().then_some("true");
     let class = format!("field field-{}", spec.name);
+    if spec.input == Input::Timeline {
+        return view! { <TimelineField spec value error/> }.into_any();
+    }
     let control = match spec.input {
         Input::Check => view! {
             <input id=id.clone() name=spec.name type="checkbox" checked=!value.is_empty()
                 aria-describedby=described_by/>
         }
         .into_any(),
-        Input::Text | Input::Markdown | Input::Links => {
+        Input::Text | Input::Markdown | Input::Links | Input::Skills => {
             let rows = match spec.input {
                 Input::Markdown => "18",
+                Input::Skills => "6",
                 _ => "3",
             };
             view! {
                 <textarea id=id.clone() name=spec.name rows=rows maxlength=spec.max
-                    required=spec.required aria-invalid=invalid aria-describedby=described_by>
+                    required=spec.required aria-invalid=invalid aria-describedby=described_by
+                    data-markdown=(spec.input == Input::Markdown).then_some("")>
                     {crate::components::escape_textarea(&value)}
                 </textarea>
             }
@@ -842,6 +1107,72 @@ fn EditField(spec: FieldSpec, value: String, error: Option<String>) -> impl Into
             <p class="field-error" id=error_id data-testid=format!("{}-error", spec.name)>{error}</p>
         </div>
     }    .into_any()
+}
+
+/// The experience timeline as a group of fields per entry, and a blank one to add an entry
+/// (the owner's script offers more). Saving puts the entries in order, newest first.
+#[component]
+fn TimelineField(spec: FieldSpec, value: String, error: Option<String>) -> impl IntoView {
+    let described_by = crate::components::described_by("edit-experience", true, error.is_some());
+    let mut list = entries(&value);
+    let stored = list.len();
+    list.push(Entry::default());
+    let rows = list
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            let id = |part: &str| format!("edit-experience-{index}-{part}");
+            let name = |part: &str| format!("experience-{index}-{part}");
+            let legend = if index < stored {
+                format!("{} · {}", entry.role, entry.organisation)
+            } else {
+                "Add an entry".to_owned()
+            };
+            let line = |part: &'static str, label: &'static str, value: String, max: usize| {
+                let kind = if matches!(part, "start" | "end") { "month" } else { "text" };
+                view! {
+                    <div class=format!("field entry-{part}")>
+                        <label for=id(part)>{label}</label>
+                        <input id=id(part) name=name(part) type=kind value=value maxlength=max
+                            placeholder=(kind == "month").then_some("YYYY-MM")/>
+                    </div>
+                }
+            };
+            view! {
+                <li>
+                    <fieldset class="entry" data-entry=index data-testid="timeline-entry">
+                        <legend>{legend}</legend>
+                        {line("role", "Role", entry.role, 120)}
+                        {line("organisation", "Organisation", entry.organisation, 120)}
+                        {line("start", "From (month)", entry.start, 7)}
+                        {line("end", "To (month; empty while it lasts)", entry.end, 7)}
+                        <div class="field entry-summary">
+                            <label for=id("summary")>"Summary"</label>
+                            <textarea id=id("summary") name=name("summary") rows="2" maxlength="600">
+                                {crate::components::escape_textarea(&entry.summary)}
+                            </textarea>
+                        </div>
+                        {(index < stored).then(|| view! {
+                            <label class="check">
+                                <input type="checkbox" name=name("remove")/>
+                                " Remove this entry"
+                            </label>
+                        })}
+                    </fieldset>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <fieldset class="field field-experience timeline-edit" id="edit-experience"
+            aria-describedby=described_by>
+            <legend>{spec.label}</legend>
+            <p class="hint" id="edit-experience-hint">{spec.hint}</p>
+            <p class="field-error" id="edit-experience-error" data-testid="experience-error">{error}</p>
+            <ol class="entries" role="list" data-entries>{rows}</ol>
+        </fieldset>
+    }
+    .into_any()
 }
 
 /// A save refused because the item changed meanwhile: both versions, field by field, where they
@@ -1002,6 +1333,74 @@ mod tests {
         assert_eq!(slug_from("Tide & Sea: a Study!"), "tide-sea-a-study");
         assert_eq!(slug_from("!!!"), "untitled");
         assert!(is_slug(&slug_from(&"Long words ".repeat(20))));
+    }
+
+    #[test]
+    fn timeline_entries_round_trip_and_are_ordered_newest_first() {
+        let form = values(&[
+            ("experience-0-role", "Cartographer"),
+            ("experience-0-organisation", "Harbour Office"),
+            ("experience-0-start", "2015-04"),
+            ("experience-0-end", "2019-08"),
+            ("experience-0-summary", "Charted | the\r\nestuary."),
+            ("experience-1-role", "Gone"),
+            ("experience-1-remove", "on"),
+            ("experience-3-role", "Lead"),
+            ("experience-3-organisation", "Tidewater"),
+            ("experience-3-start", "2019-09"),
+        ]);
+        let get = |name: &str| form.get(name).map_or("", String::as_str);
+        let (text, problem) = timeline_from_form(get);
+        assert_eq!(problem, None);
+        let clean = check_timeline(&text).expect("valid");
+        assert_eq!(
+            clean,
+            "2019-09 \u{2013} now | Lead | Tidewater\n\
+             2015-04 \u{2013} 2019-08 | Cartographer | Harbour Office | Charted | the estuary."
+        );
+        let parsed = entries(&clean);
+        assert_eq!(parsed[1].summary, "Charted | the estuary.");
+        assert_eq!(parsed[0].end, "");
+        assert_eq!(check_timeline(&clean).as_deref(), Ok(clean.as_str()));
+    }
+
+    #[test]
+    fn a_timeline_entry_is_checked_part_by_part() {
+        let form = values(&[("experience-0-role", "A | B")]);
+        let (_, problem) = timeline_from_form(|n| form.get(n).map_or("", String::as_str));
+        assert!(problem.expect("refused").contains("cannot contain |"));
+        for (line, message) in [
+            (
+                "2019-13 \u{2013} now | R | O | ",
+                "give the start as a month",
+            ),
+            (
+                "1800-01 \u{2013} now | R | O | ",
+                "give the start as a month",
+            ),
+            (
+                "2019-01 \u{2013} 2018-12 | R | O | ",
+                "ends before it starts",
+            ),
+            ("2019-01 \u{2013} now |  | O | ", "give the role"),
+            ("2019-01 \u{2013} now | R |  | ", "give the organisation"),
+        ] {
+            let error = check_timeline(line).expect_err(line);
+            assert!(error.contains(message), "{line}: {error}");
+        }
+        let many = vec!["2019-01 \u{2013} now | R | O | "; TIMELINE_MAX + 1].join("\n");
+        assert!(check_timeline(&many).is_err());
+    }
+
+    #[test]
+    fn skills_are_groups_of_unique_names() {
+        assert_eq!(
+            check_skills(" Languages : Rust, SQL,, Rust \n\nDesign: Maps"),
+            Ok("Languages: Rust, SQL\nDesign: Maps".to_owned())
+        );
+        for bad in ["Rust, SQL", ": Rust", "A: x\nA: y", "Empty:", "A: \u{7}"] {
+            assert!(check_skills(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

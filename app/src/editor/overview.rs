@@ -109,7 +109,9 @@ fn OverviewView(o: Overview, deleted_now: Option<String>) -> impl IntoView {
         .map(|(index, p)| {
             let title = p.value("title").to_owned();
             let action = format!("{}/move", p.action_path());
+            let (title_for_forms, action_for_forms) = (title.clone(), action.clone());
             let move_form = move |up: bool| {
+                let (title, action) = (&title_for_forms, &action_for_forms);
                 let (label, value, disabled) = if up {
                     (format!("Move \u{201c}{title}\u{201d} up"), "up", index == 0)
                 } else {
@@ -123,7 +125,8 @@ fn OverviewView(o: Overview, deleted_now: Option<String>) -> impl IntoView {
                 }
             };
             view! {
-                <li class="content-row" data-testid="content-project">
+                <li class="content-row" data-testid="content-project" data-move=action.clone()
+                    data-title=title.clone()>
                     <span class="order">{move_form(true)}{move_form(false)}</span>
                     <a href=p.public_path()>{p.value("title").to_owned()}</a>
                     <StatusBadge status=p.status.clone()/>
@@ -198,12 +201,14 @@ fn OverviewView(o: Overview, deleted_now: Option<String>) -> impl IntoView {
             " (name, headline, bios, links) where it shows, on the home page."
         </p>
         <h2>"Projects"</h2>
-        <p class="hint">"In the order visitors see them. Drafts and scheduled projects are visible only to you."</p>
+        <p class="hint" id="projects-order-hint">"In the order visitors see them: drag a project to its place, or use its arrows. Drafts and scheduled projects are visible only to you."</p>
         {new_form(Kind::Project)}
-        <ol class="content-list" data-testid="content-projects">{projects}</ol>
+        <ol class="content-list" data-testid="content-projects" data-reorder aria-describedby="projects-order-hint">{projects}</ol>
+        <p class="visually-hidden" role="status" data-testid="order-status"></p>
         <h2>"Writing"</h2>
         {new_form(Kind::Post)}
         <ul class="content-list" role="list" data-testid="content-posts">{posts}</ul>
         {deleted}
+        <super::OwnerScript/>
     }
 }

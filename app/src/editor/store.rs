@@ -150,6 +150,93 @@ fn links_json(text: &str) -> serde_json::Value {
     serde_json::Value::Array(links)
 }
 
+/// The profile's skills and timeline as the form's text (`Category: a, b` lines, and
+/// [`super::Entry`] lines).
+async fn profile_lists(conn: &mut sqlx::PgConnection) -> Result<(String, String), sqlx::Error> {
+    let skills = sqlx::query!(
+        r#"select category as "category!", string_agg(name, ', ' order by sort_order, id) as "names!"
+           from skills group by category order by min(sort_order), min(id)"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let skills = skills
+        .into_iter()
+        .map(|g| format!("{}: {}", g.category, g.names))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let experience = sqlx::query!(
+        r#"select role, organisation, to_char(starts_on, 'YYYY-MM') as "start!",
+                  coalesce(to_char(ends_on, 'YYYY-MM'), '') as "end!", summary
+           from experience order by sort_order, starts_on desc, id"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let experience = experience
+        .into_iter()
+        .map(|e| {
+            super::Entry {
+                start: e.start,
+                end: e.end,
+                role: e.role,
+                organisation: e.organisation,
+                summary: e.summary,
+            }
+            .line()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Ok((skills, experience))
+}
+
+/// Replaces the profile's skills and timeline with the (validated) form text.
+async fn save_profile_lists(
+    conn: &mut sqlx::PgConnection,
+    skills: &str,
+    experience: &str,
+) -> Result<(), sqlx::Error> {
+    let (mut categories, mut names) = (Vec::new(), Vec::new());
+    for line in skills.lines() {
+        if let Some((category, list)) = line.split_once(':') {
+            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                categories.push(category.trim().to_owned());
+                names.push(name.to_owned());
+            }
+        }
+    }
+    sqlx::query!("delete from skills")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        "insert into skills (category, name, sort_order)
+         select c, n, o::integer * 10 from unnest($1::text[], $2::text[]) with ordinality as t(c, n, o)",
+        &categories,
+        &names,
+    )
+    .execute(&mut *conn)
+    .await?;
+    let entries = super::entries(experience);
+    let column = |part: fn(&super::Entry) -> &String| -> Vec<String> {
+        entries.iter().map(|e| part(e).clone()).collect()
+    };
+    sqlx::query!("delete from experience")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        "insert into experience (role, organisation, starts_on, ends_on, summary, sort_order)
+         select r, g, to_date(s, 'YYYY-MM'), to_date(nullif(e, ''), 'YYYY-MM'), m, o::integer * 10
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+              with ordinality as t(r, g, s, e, m, o)",
+        &column(|e| &e.role),
+        &column(|e| &e.organisation),
+        &column(|e| &e.start),
+        &column(|e| &e.end),
+        &column(|e| &e.summary),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// The item, if it exists.
 pub async fn load(db: &PgPool, kind: Kind, key: Key<'_>) -> Result<Option<Item>, sqlx::Error> {
     let mut conn = db.acquire().await?;
@@ -212,6 +299,7 @@ async fn read(
             )
             .fetch_optional(&mut *conn)
             .await?;
+            let (skills, experience) = profile_lists(conn).await?;
             // A site without a profile row yet edits an empty one at version 0.
             let item = match row {
                 Some(row) => Item {
@@ -228,6 +316,8 @@ async fn read(
                         ("avatar", row.avatar.unwrap_or_default()),
                         ("avatar_alt", row.avatar_alt),
                         ("links", links_text(&row.links)),
+                        ("experience", experience),
+                        ("skills", skills),
                     ]),
                     status: Status::Always,
                 },
@@ -421,6 +511,9 @@ pub async fn save(
         Publish::At(at) => Some(at),
     };
     let get = |name: &str| clean.get(name).map_or("", String::as_str);
+    if kind == Kind::Profile {
+        save_profile_lists(&mut tx, get("skills"), get("experience")).await?;
+    }
     let version = match kind {
         Kind::Profile => sqlx::query_scalar!(
             "insert into profile (id, name, headline, bio_short, bio_long, location, availability,
@@ -778,21 +871,38 @@ pub async fn restore(
     let revision = revision(pool, kind, id, version)
         .await?
         .ok_or(ChangeError::NotFound)?;
+    // A revision from before a field existed leaves that field as it is now.
+    let mut values = load(pool, kind, Key::Id(id))
+        .await?
+        .ok_or(ChangeError::NotFound)?
+        .values;
+    values.extend(revision.values);
     save(
         pool,
         kind,
         id,
         base,
-        &revision.values,
+        &values,
         Publish::Keep,
         Action::Restore,
     )
     .await
 }
 
-/// Moves a project one place earlier (`up`) or later in the owner's order. (Not a content
-/// change: it makes no revision and does not change the project's version.)
-pub async fn move_project(pool: &PgPool, id: i64, up: bool) -> Result<(), ChangeError> {
+/// Where a project goes in the owner's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// One place earlier.
+    Up,
+    /// One place later.
+    Down,
+    /// To this place (0 is first; past the end is last), the others closing up around it.
+    To(usize),
+}
+
+/// Moves a project in the owner's order. (Not a content change: it makes no revision and
+/// does not change the project's version.)
+pub async fn move_project(pool: &PgPool, id: i64, to: Move) -> Result<(), ChangeError> {
     let mut tx = pool.begin().await?;
     // Renumber the whole order first, so equal sort orders (say, from an import) still move.
     let order: Vec<i64> = sqlx::query_scalar!(
@@ -804,15 +914,15 @@ pub async fn move_project(pool: &PgPool, id: i64, up: bool) -> Result<(), Change
         .iter()
         .position(|p| *p == id)
         .ok_or(ChangeError::NotFound)?;
-    let to = if up {
-        at.checked_sub(1)
-    } else {
-        Some(at + 1).filter(|t| *t < order.len())
+    let last = order.len() - 1;
+    let to = match to {
+        Move::Up => at.saturating_sub(1),
+        Move::Down => (at + 1).min(last),
+        Move::To(place) => place.min(last),
     };
     let mut order = order;
-    if let Some(to) = to {
-        order.swap(at, to);
-    }
+    let moved = order.remove(at);
+    order.insert(to, moved);
     sqlx::query!(
         "update projects p set sort_order = o.n::integer * 10
          from unnest($1::bigint[]) with ordinality as o(id, n)

@@ -2,7 +2,7 @@
 
 use crate::components::ErrorNotice;
 use crate::content::profile::get_profile;
-use crate::editor::{Editor, Kind, OwnerTools, editing};
+use crate::editor::{EditHere, Editor, Kind, OwnerTools, editing};
 use crate::seo::{Seo, person};
 use leptos::prelude::*;
 
@@ -32,9 +32,11 @@ pub fn AboutPage() -> impl IntoView {
                         {p.avatar.clone().map(|(src, alt)| view! {
                             <img class="avatar" src=src alt=alt width=AVATAR_SIZE height=AVATAR_SIZE decoding="async"/>
                         })}
+                        <EditHere field="bio_long" label="Edit bio"/>
                         <div class="prose" inner_html=p.bio_html.clone()></div>
                         <section aria-labelledby="experience-title">
                             <h2 id="experience-title">"Experience"</h2>
+                            <EditHere field="experience" label="Edit experience"/>
                             <ol class="timeline" data-testid="timeline">
                                 {p.experience.into_iter().map(|job| view! {
                                     <li>
@@ -54,6 +56,7 @@ pub fn AboutPage() -> impl IntoView {
                         </section>
                         <section aria-labelledby="skills-title">
                             <h2 id="skills-title">"Skills"</h2>
+                            <EditHere field="skills" label="Edit skills"/>
                             <dl class="skills">
                                 {p.skills.into_iter().map(|group| view! {
                                     <dt>{group.category}</dt>
@@ -64,6 +67,7 @@ pub fn AboutPage() -> impl IntoView {
                         {(!p.links.is_empty()).then(|| view! {
                             <section aria-labelledby="links-title">
                                 <h2 id="links-title">"Elsewhere"</h2>
+                                <EditHere field="links" label="Edit links"/>
                                 <ul class="links" role="list">
                                     {p.links.iter().map(|l| view! { <li><a href=l.url.clone()>{l.label.clone()}</a></li> }).collect_view()}
                                 </ul>

@@ -815,6 +815,7 @@ pub const MUTATING_ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/owner/import", Access::Owner),
     ("POST", "/owner/import/confirm", Access::Owner),
     ("POST", "/owner/new/{kind}", Access::Owner),
+    ("POST", "/owner/preview/{kind}", Access::Owner),
     ("POST", "/owner/edit/{kind}/{id}", Access::Owner),
     ("POST", "/owner/edit/{kind}/{id}/duplicate", Access::Owner),
     ("POST", "/owner/edit/{kind}/{id}/delete", Access::Owner),
