@@ -191,7 +191,7 @@ test('the editor, the content list and the history have no serious accessibility
     const page = await owner.newPage();
     await signInAsOwner(page);
     const id = sql(`select id from projects where slug = '${SLUG}'`)[0];
-    for (const address of [`/projects/${SLUG}?edit`, '/?edit', '/owner/content', `/owner/history/project/${id}?v=2`]) {
+    for (const address of [`/projects/${SLUG}?edit`, '/?edit', '/about?edit', '/owner/content', `/owner/history/project/${id}?v=2`]) {
       await page.goto(address);
       const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']).analyze();
       const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');

@@ -423,10 +423,15 @@ pub async fn move_project(
     Path((kind, id)): Path<(String, i64)>,
     request: Request,
 ) -> Response {
-    let (form, _) = match read_owner_form(&state, request).await {
+    let (form, parts) = match read_owner_form(&state, request).await {
         Ok(read) => read,
         Err(refused) => return refused,
     };
+    // The list's script moves by `fetch` and needs no page back; a form post goes back to it.
+    let scripted = parts
+        .headers
+        .get("sec-fetch-mode")
+        .is_some_and(|mode| mode != "navigate");
     if kind != "project" {
         return bad_request("Only projects are put in order.");
     }
@@ -446,6 +451,7 @@ pub async fn move_project(
         }
     };
     match store::move_project(&state.pool, id, to).await {
+        Ok(()) if scripted => StatusCode::NO_CONTENT.into_response(),
         Ok(()) => Redirect::to("/owner/content").into_response(),
         Err(ChangeError::Db(error)) => db_failed(&error, "move"),
         Err(_) => not_found(),

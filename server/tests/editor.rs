@@ -746,6 +746,12 @@ async fn skills_and_the_timeline_are_edited_with_the_profile(pool: PgPool) {
     assert!(editor.contains(r#"name="experience-1-role" type="text" value="Cartographer""#));
     assert!(editor.contains(r#"name="experience-2-role" type="text" value="""#));
     assert!(editor.contains("Languages: Rust, SQL\nDesign: Maps, Type"));
+    // Their limits are per item, which the browser cannot count: it must not cut the text.
+    for list in [r#"name="skills""#, r#"name="links""#] {
+        let at = editor.find(list).expect(list);
+        let tag = &editor[at..at + editor[at..].find('>').expect("tag end")];
+        assert!(!tag.contains("maxlength"), "{tag}");
+    }
 
     // Removing one entry is a new version; the revision holds the text both ways.
     let mut fields = vec![("version", "1"), ("back", "/about"), ("name", "Ada Quill")];
@@ -918,6 +924,19 @@ async fn a_project_dragged_to_a_place_takes_it(pool: PgPool) {
         assert_eq!(moved.status, StatusCode::SEE_OTHER);
         assert_eq!(order().await, expected);
     }
+    // From the list's script (a fetch, not a navigation), no page is needed back.
+    let mut scripted = request(
+        Method::POST,
+        &format!("/owner/edit/project/{}/move", ids[3]),
+        &form(&[("position", "3")]),
+        Some(&cookie),
+        OWNER_ADDR,
+    );
+    scripted
+        .headers_mut()
+        .insert("sec-fetch-mode", "cors".parse().expect("header"));
+    assert_eq!(send(&app, scripted).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(order().await, "cabd");
     let refused = post_as_owner(
         &app,
         &cookie,
@@ -926,5 +945,5 @@ async fn a_project_dragged_to_a_place_takes_it(pool: PgPool) {
     )
     .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert_eq!(order().await, "dcab");
+    assert_eq!(order().await, "cabd");
 }

@@ -1042,6 +1042,7 @@ fn EditForm(item: Item, back: &'static str, pictures: Vec<Picture>) -> impl Into
                         })}
                     }.into_any())}
                     <a href=page_path data-cancel>"Cancel"</a>
+                    <span class="save-state" role="status" data-testid="save-state"></span>
                 </div>
             </form>
         </section>
@@ -1069,6 +1070,9 @@ fn EditField(spec: FieldSpec, value: String, error: Option<String>) -> impl Into
     if spec.input == Input::Timeline {
         return view! { <TimelineField spec value error/> }.into_any();
     }
+    // For lists, `max` is per item: the browser cannot count that, so only the server does.
+    let maxlength =
+        (!matches!(spec.input, Input::List | Input::Links | Input::Skills)).then_some(spec.max);
     let control = match spec.input {
         Input::Check => view! {
             <input id=id.clone() name=spec.name type="checkbox" checked=!value.is_empty()
@@ -1082,7 +1086,7 @@ fn EditField(spec: FieldSpec, value: String, error: Option<String>) -> impl Into
                 _ => "3",
             };
             view! {
-                <textarea id=id.clone() name=spec.name rows=rows maxlength=spec.max
+                <textarea id=id.clone() name=spec.name rows=rows maxlength=maxlength
                     required=spec.required aria-invalid=invalid aria-describedby=described_by
                     data-markdown=(spec.input == Input::Markdown).then_some("")>
                     {crate::components::escape_textarea(&value)}
@@ -1092,7 +1096,7 @@ fn EditField(spec: FieldSpec, value: String, error: Option<String>) -> impl Into
         }
         _ => view! {
             <input id=id.clone() name=spec.name type=if spec.input == Input::Url { "url" } else { "text" }
-                value=value maxlength=spec.max required=spec.required
+                value=value maxlength=maxlength required=spec.required
                 inputmode=(spec.input == Input::Year).then_some("numeric")
                 list=(spec.input == Input::Image).then_some("edit-pictures")
                 aria-invalid=invalid aria-describedby=described_by/>
