@@ -16,6 +16,7 @@ pub mod owner;
 pub mod pages;
 pub mod seo;
 pub mod theme;
+pub mod vitals;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, provide_meta_context};
