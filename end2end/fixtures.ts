@@ -74,16 +74,30 @@ export class PageGuard {
     // Which main-frame navigation each request started under: leaving a page cancels what it was
     // still loading (the favicon, say), and Chromium reports that as ERR_ABORTED. That is the
     // test moving on, not the site failing; an abort without a navigation still counts.
+    // Counted from the navigation's own request: Chromium cancels the old page's loads (its
+    // WASM, say) before it reports the new frame as navigated.
     let navigations = 0;
     const startedUnder = new WeakMap<object, number>();
     page.on('framenavigated', (frame) => {
       if (frame === page.mainFrame()) navigations += 1;
     });
-    page.on('request', (request) => startedUnder.set(request, navigations));
+    // The document the page is going to: a page being left may still start loads (its WASM,
+    // say) after the next navigation has begun, and those are cancelled too.
+    let target = '';
+    page.on('request', (request) => {
+      if (request.isNavigationRequest() && request.frame() === page.mainFrame()) {
+        navigations += 1;
+        target = request.url();
+      }
+      startedUnder.set(request, navigations);
+    });
     page.on('requestfailed', (request) => {
       const error = request.failure()?.errorText;
       if (scriptsDisabled && request.resourceType() === 'script' && error === 'csp') return;
-      const leftThePage = startedUnder.get(request) !== navigations && !request.isNavigationRequest();
+      const from = request.headers()['referer'];
+      const leftThePage =
+        !request.isNavigationRequest() &&
+        (startedUnder.get(request) !== navigations || (!!from && !!target && from !== target));
       // Chromium's own favicon loader (not the page) cancels and re-issues its fetch around
       // navigations; a cancelled favicon is the browser's bookkeeping, never a failed load.
       const favicon = new URL(request.url()).pathname === '/favicon.svg';
@@ -142,10 +156,13 @@ export class PageGuard {
  * Returns the page's own response.
  */
 export async function gotoLoaded(page: Page, path: string): Promise<Response> {
+  // This page's files, not those of the page being left, which may still be loading them.
+  const address = new URL(path, page.url().startsWith('http') ? page.url() : base.info().project.use.baseURL).href;
   const pkg = (ext: string) =>
     page.waitForResponse((r) => {
       const { pathname } = new URL(r.url());
-      return pathname.startsWith('/pkg/') && pathname.endsWith(ext);
+      const from = r.request().headers()['referer'];
+      return pathname.startsWith('/pkg/') && pathname.endsWith(ext) && (!from || from === address);
     });
   const files = Promise.all([pkg('.js'), pkg('.wasm')]);
   const response = await page.goto(path);

@@ -1,10 +1,11 @@
 import type { Browser, Page } from '@playwright/test';
-import { expect, resetOwner, signInAsOwner, sql, test } from '../fixtures';
+import { expect, gotoHydrated, resetOwner, signInAsOwner, sql, test } from '../fixtures';
 
 // The editor with the owner's script: Markdown previewed live as it is typed, the experience
 // timeline and skills edited where they show on /about, projects put in order by dragging, and a
 // picture dropped on the media form, uploaded with its progress shown, then used as a cover.
-// Each test leaves the demo content as it found it.
+// Each test leaves the demo content as it found it, and waits for a page to be hydrated before
+// using it, as a person would not click within the first milliseconds.
 
 test.describe.configure({ mode: 'serial' });
 test.use({ javaScriptEnabled: true });
@@ -33,7 +34,7 @@ test('the Markdown of a case study is previewed as it is typed, sanitized by the
   await signInAsOwner(page);
   const slug = firstProject();
   const body = sql(`select md5(body) from projects where slug = '${slug}'`);
-  await page.goto(`/projects/${slug}?edit`);
+  await gotoHydrated(page, `/projects/${slug}?edit`);
   const preview = page.getByTestId('live-preview');
   // Shown from the start, as the stored text renders.
   await expect(preview.locator('.prose')).not.toBeEmpty();
@@ -57,7 +58,7 @@ test('the timeline and skills are edited where they show, and a visitor sees the
   await signInAsOwner(page);
   const before = sql("select count(*) from experience")[0];
   const skillsBefore = sql("select count(*) from skills")[0];
-  await page.goto('/about');
+  await gotoHydrated(page, '/about');
   await page.getByTestId('edit-experience').click();
   await expect(page).toHaveURL(/\/about\?edit#edit-experience$/);
   const entries = page.getByTestId('timeline-entry');
@@ -106,7 +107,7 @@ test('the timeline and skills are edited where they show, and a visitor sees the
 
 test('a project dragged onto another takes its place, for visitors too', async ({ page, browser }) => {
   await signInAsOwner(page);
-  await page.goto('/owner/content');
+  await gotoHydrated(page, '/owner/content');
   const rows = page.getByTestId('content-project');
   const titles = async () => (await rows.locator('a:not([href$="?edit"]):not([href^="/owner"])').allInnerTexts()).map((t) => t.trim());
   const before = await titles();
@@ -149,8 +150,9 @@ async function dropNoisyPicture(page: Page, selector: string): Promise<void> {
 }
 
 test('a picture dropped on the media form uploads with its progress, then becomes a cover', async ({ page, browser, guard }) => {
+  test.setTimeout(60_000); // the upload is throttled on purpose
   await signInAsOwner(page);
-  await page.goto('/owner/media');
+  await gotoHydrated(page, '/owner/media');
   await dropNoisyPicture(page, 'form[data-upload]');
   await expect(page.getByTestId('upload-chosen')).toContainText('noise.png');
   await expect(page.getByLabel('Alt text')).toBeFocused();
@@ -166,7 +168,8 @@ test('a picture dropped on the media form uploads with its progress, then become
   await expect.poll(async () => Number(await bar.getAttribute('value'))).toBeGreaterThan(0);
   await expect(page.getByTestId('upload-status')).toContainText(/Uploading… \d+%/);
   await expect(page).toHaveURL(/\/owner\/media\?added=[0-9a-f]{32}$/, { timeout: 30_000 });
-  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await cdp.send('Network.disable');
+  await cdp.detach();
 
   const item = page.getByTestId('media-item').filter({ has: page.getByAltText('Static on a night sea') });
   const url = ((await item.getByTestId('media-url').textContent()) ?? '').trim();
