@@ -61,64 +61,109 @@ impl Ingest {
     }
 }
 
+/// Why a beacon was not stored: each is a status and a one-line reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("Too many beacons from this address; try again in {} s.", .0.as_secs().max(1))]
+    Limited(Duration),
+    #[error("Send the beacon as application/json.")]
+    NotJson,
+    #[error("The beacon is larger than {BODY_LIMIT} bytes.")]
+    TooLarge,
+    /// Malformed or out of bounds; the reason names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database could not take it (already logged), or the writer's queue is full.
+    #[error("The beacon could not be stored just now; nothing was kept.")]
+    Unavailable { busy: bool },
+}
+
+impl Refused {
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Invalid(_) => StatusCode::BAD_REQUEST,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Limited(wait) => Some(*wait),
+            Self::Unavailable { busy: true } => Some(Duration::from_secs(1)),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let mut response = (self.status_code(), format!("{self}\n")).into_response();
+        if let Some(wait) = self.retry_after() {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
+        response
+    }
+}
+
 /// `POST /api/vitals` (see the module docs).
 pub async fn submit(
     State(state): State<AppState>,
     client: ClientAddr,
     request: Request,
 ) -> Response {
-    let ingest = &state.vitals;
-    if let Err(wait) = ingest.limiter.hit(&client) {
-        return with_retry_after(
-            refuse(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many beacons from this address; try again later.",
-            ),
-            wait,
-        );
+    match accept(&state, client, request).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(refused) => refused.into_response(),
     }
+}
+
+/// Checks a beacon and, unless it is not to be measured, stores it.
+async fn accept(state: &AppState, client: ClientAddr, request: Request) -> Result<(), Refused> {
+    let ingest = &state.vitals;
+    ingest.limiter.hit(&client).map_err(Refused::Limited)?;
     let (parts, body) = request.into_parts();
     if !is_json(&parts.headers) {
-        return refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Send the beacon as application/json.",
-        );
+        return Err(Refused::NotJson);
     }
-    let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
-        return refuse(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("The beacon is larger than {BODY_LIMIT} bytes."),
-        );
-    };
-    let beacon = match beacon::parse(&body) {
-        Ok(beacon) => beacon,
-        Err(reason) => return refuse(StatusCode::BAD_REQUEST, &reason),
-    };
+    let body = axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| Refused::TooLarge)?;
+    let beacon = beacon::parse(&body).map_err(Refused::Invalid)?;
 
     let user_agent = header_text(&parts.headers, header::USER_AGENT);
-    let route = classify::route(&beacon.page);
     let is_owner = parts.extensions.get::<Owner>().is_some();
-    let Some(route) = route.filter(|_| !is_owner && !classify::is_bot(user_agent)) else {
-        return StatusCode::NO_CONTENT.into_response();
+    let Some(route) = classify::route(&beacon.page) else {
+        return Ok(());
     };
+    if is_owner || classify::is_bot(user_agent) {
+        return Ok(());
+    }
 
     let today = OffsetDateTime::now_utc().date();
-    let salt = match ingest.salts.get(&state.pool, today).await {
-        Ok(salt) => salt,
-        Err(error) => {
+    let salt = ingest
+        .salts
+        .get(&state.pool, today)
+        .await
+        .map_err(|error| {
             tracing::error!(%error, "cannot read today's visitor salt");
-            return unavailable();
-        }
-    };
+            Refused::Unavailable { busy: false }
+        })?;
     let public_host = state
         .config
         .public_url
         .split_once("://")
         .map_or("", |(_, authority)| classify::host_of(authority));
-    let own_hosts = [
-        public_host,
-        classify::host_of(header_text(&parts.headers, header::HOST)),
-    ];
+    let requested_host = parts
+        .uri
+        .authority()
+        .map_or_else(|| header_text(&parts.headers, header::HOST), |a| a.as_str());
+    let own_hosts = [public_host, classify::host_of(requested_host)];
     let view = View {
         id: beacon.view,
         day: today,
@@ -141,11 +186,13 @@ pub async fn submit(
             attribution: serde_json::Value::Object(metric.attribution),
         })
         .collect();
-    match ingest.writer.write(Batch { view, values }).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(WriteError::Busy) => with_retry_after(unavailable(), Duration::from_secs(1)),
-        Err(WriteError::Failed) => unavailable(),
-    }
+    ingest
+        .writer
+        .write(Batch { view, values })
+        .await
+        .map_err(|error| Refused::Unavailable {
+            busy: error == WriteError::Busy,
+        })
 }
 
 /// sha256 of the salt, the client's address and its user agent, with a separator between
@@ -176,25 +223,6 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> &str {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
-}
-
-fn refuse(status: StatusCode, reason: &str) -> Response {
-    (status, format!("{reason}\n")).into_response()
-}
-
-fn unavailable() -> Response {
-    refuse(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The beacon could not be stored just now; nothing was kept.",
-    )
-}
-
-fn with_retry_after(mut response: Response, wait: Duration) -> Response {
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(wait.as_secs().max(1)),
-    );
-    response
 }
 
 /// How long a client's count runs before it starts again.
