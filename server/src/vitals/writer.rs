@@ -1,11 +1,14 @@
 //! Group commit: one task writes every beacon, many at a time.
 //!
 //! A handler hands its checked beacon to [`Writer::write`] and waits. The writer takes the
-//! first beacon waiting, gathers whatever else arrives within [`GATHER`] (up to
-//! [`MAX_VALUES`] values), writes them all in one transaction with one multi-row statement per
-//! table, commits, and only then answers every waiting handler. So an answered beacon is
-//! committed, and the cost of a commit is shared by everyone who arrived meanwhile. If the
-//! commit fails, every one of them is told, and none is answered as stored.
+//! first beacon waiting and everything queued behind it, waits for more until that first
+//! beacon has waited [`GATHER`] (up to [`MAX_VALUES`] values), writes them all in one
+//! transaction (one statement of multi-row `unnest` inserts), and only once it has committed
+//! answers every waiting handler. So an answered beacon is committed, and the cost of a commit is shared by
+//! everyone who arrived meanwhile. Under load the beacons queued during one commit have
+//! waited long enough by the time it ends, so the next commit starts at once; a lone beacon
+//! waits at most [`GATHER`] for company. If the commit fails, every one of them is told, and
+//! none is answered as stored.
 //!
 //! The queue is bounded ([`QUEUE`] beacons): when it is full the beacon is refused at once
 //! rather than held, so a flood costs a fixed amount of memory.
@@ -13,11 +16,11 @@
 use super::beacon::{MetricName, Rating};
 use sqlx::PgPool;
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use time::Date;
 use tokio::sync::{mpsc, oneshot};
 
-/// How long the writer waits for more beacons after the first one of a commit.
+/// How long the first beacon of a commit may wait, from its arrival, for others to join it.
 const GATHER: Duration = Duration::from_millis(2);
 /// Most values (metrics and page views) in one commit.
 const MAX_VALUES: usize = 4096;
@@ -66,6 +69,7 @@ pub enum WriteError {
 
 struct Job {
     batch: Batch,
+    queued: Instant,
     done: oneshot::Sender<bool>,
 }
 
@@ -87,7 +91,11 @@ impl Writer {
     pub async fn write(&self, batch: Batch) -> Result<(), WriteError> {
         let (done, committed) = oneshot::channel();
         self.queue
-            .try_send(Job { batch, done })
+            .try_send(Job {
+                batch,
+                queued: Instant::now(),
+                done,
+            })
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => WriteError::Busy,
                 mpsc::error::TrySendError::Closed(_) => WriteError::Failed,
@@ -101,17 +109,21 @@ impl Writer {
 
 async fn run(pool: PgPool, mut jobs: mpsc::Receiver<Job>) {
     while let Some(first) = jobs.recv().await {
+        let first_queued = first.queued;
         let mut values = first.batch.values.len() + 1;
         let mut gathered = vec![first];
-        let deadline = tokio::time::Instant::now() + GATHER;
+        let deadline = first_queued + GATHER;
         while values < MAX_VALUES {
-            match tokio::time::timeout_at(deadline, jobs.recv()).await {
-                Ok(Some(job)) => {
-                    values += job.batch.values.len() + 1;
-                    gathered.push(job);
-                }
-                _ => break,
-            }
+            let next = match jobs.try_recv() {
+                Ok(job) => job,
+                Err(_) if Instant::now() >= deadline => break,
+                Err(_) => match tokio::time::timeout_at(deadline.into(), jobs.recv()).await {
+                    Ok(Some(job)) => job,
+                    _ => break,
+                },
+            };
+            values += next.batch.values.len() + 1;
+            gathered.push(next);
         }
         let batches: Vec<&Batch> = gathered.iter().map(|job| &job.batch).collect();
         let committed = match commit(&pool, &batches).await {
@@ -128,18 +140,31 @@ async fn run(pool: PgPool, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-/// Writes the beacons in one transaction: their page views (the first beacon of a view
-/// creates it) and their values (a re-reported id replaces the value it had).
+/// Writes the beacons: their page views (the first beacon of a view creates it) and their
+/// values (a re-reported id replaces the value it had; one reported under an id another view
+/// or metric owns changes nothing). One statement is one transaction, so the views and values
+/// commit together, in a single round trip to the database.
 async fn commit(pool: &PgPool, batches: &[&Batch]) -> Result<(), sqlx::Error> {
     let views = ViewColumns::from(batches);
     let values = ValueColumns::from(batches);
-    let mut tx = pool.begin().await?;
     sqlx::query!(
         r#"
-        insert into vitals_views (view_id, day, route, device, nav, referrer_host, visitor)
-        select * from unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::text[],
-                             $6::text[], $7::bytea[])
-        on conflict (view_id) do nothing
+        with new_views as (
+            insert into vitals_views (view_id, day, route, device, nav, referrer_host, visitor)
+            select * from unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::text[],
+                                 $6::text[], $7::bytea[])
+            on conflict (view_id) do nothing
+        )
+        insert into vitals_metrics
+            (metric_id, view_id, day, name, value, rating, bin, route, device, nav, ect, attribution)
+        select * from unnest($8::text[], $9::text[], $10::date[], $11::text[], $12::float8[],
+                             $13::text[], $14::int2[], $15::text[], $16::text[], $17::text[],
+                             $18::text[], $19::jsonb[])
+        on conflict (metric_id) do update
+            set value = excluded.value, rating = excluded.rating, bin = excluded.bin,
+                attribution = excluded.attribution, updated_at = now()
+            where vitals_metrics.view_id = excluded.view_id
+              and vitals_metrics.name = excluded.name
         "#,
         &views.id,
         &views.day,
@@ -148,41 +173,22 @@ async fn commit(pool: &PgPool, batches: &[&Batch]) -> Result<(), sqlx::Error> {
         &views.nav as &[&str],
         &views.referrer_host as &[Option<String>],
         &views.visitor,
+        &values.id,
+        &values.view_id,
+        &values.day,
+        &values.name as &[&str],
+        &values.value,
+        &values.rating as &[&str],
+        &values.bin,
+        &values.route as &[&str],
+        &values.device as &[&str],
+        &values.nav as &[&str],
+        &values.ect as &[Option<&str>],
+        &values.attribution,
     )
-    .execute(&mut *tx)
+    .execute(pool)
     .await?;
-    if !values.id.is_empty() {
-        // A value re-reported under an id another view or metric owns changes nothing.
-        sqlx::query!(
-            r#"
-            insert into vitals_metrics
-                (metric_id, view_id, day, name, value, rating, bin, route, device, nav, ect, attribution)
-            select * from unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::float8[],
-                                 $6::text[], $7::int2[], $8::text[], $9::text[], $10::text[],
-                                 $11::text[], $12::jsonb[])
-            on conflict (metric_id) do update
-                set value = excluded.value, rating = excluded.rating, bin = excluded.bin,
-                    attribution = excluded.attribution, updated_at = now()
-                where vitals_metrics.view_id = excluded.view_id
-                  and vitals_metrics.name = excluded.name
-            "#,
-            &values.id,
-            &values.view_id,
-            &values.day,
-            &values.name as &[&str],
-            &values.value,
-            &values.rating as &[&str],
-            &values.bin,
-            &values.route as &[&str],
-            &values.device as &[&str],
-            &values.nav as &[&str],
-            &values.ect as &[Option<&str>],
-            &values.attribution,
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await
+    Ok(())
 }
 
 /// The page views of a commit, one array per column (for `unnest`).
