@@ -126,9 +126,13 @@ pub async fn roll_up(pool: &PgPool, before: Date) -> Result<RolledUp, sqlx::Erro
     })
 }
 
-/// Once an hour: rolls up raw rows older than `retention_days` and deletes old salts.
+/// Once an hour, starting a minute after start (not while the server is still starting or a
+/// short-lived run is stopping): rolls up raw rows older than `retention_days` and deletes old
+/// salts.
 pub async fn janitor(pool: PgPool, retention_days: u32) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    let hour = Duration::from_secs(3600);
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), hour);
     loop {
         tick.tick().await;
         let today = OffsetDateTime::now_utc().date();
