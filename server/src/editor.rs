@@ -265,19 +265,12 @@ pub async fn save(
         }
     };
 
-    if !form_errors.is_empty() {
-        let refused = submission(form_errors);
-        return editor_again(
-            &state,
-            parts,
-            (kind, id),
-            back,
-            refused,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    match store::save(&state.pool, kind, id, base, &values, publish, action).await {
+    let saved = if form_errors.is_empty() {
+        store::save(&state.pool, kind, id, base, &values, publish, action).await
+    } else {
+        Err(ChangeError::Invalid(form_errors))
+    };
+    match saved {
         Ok(item) => {
             tracing::info!(
                 item.kind = kind.as_str(),
@@ -428,10 +421,7 @@ pub async fn move_project(
         Err(refused) => return refused,
     };
     // The list's script moves by `fetch` and needs no page back; a form post goes back to it.
-    let scripted = parts
-        .headers
-        .get("sec-fetch-mode")
-        .is_some_and(|mode| mode != "navigate");
+    let scripted = crate::contact::accepts_json(&parts.headers);
     if kind != "project" {
         return bad_request("Only projects are put in order.");
     }

@@ -563,9 +563,6 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The names its fields post under, for entry `index` of the form.
-    pub const PARTS: [&'static str; 5] = ["start", "end", "role", "organisation", "summary"];
-
     /// Reads a line of the timeline's text; never fails, so that even a refused edit shows
     /// again as it was typed.
     pub fn parse(line: &str) -> Self {
@@ -1061,15 +1058,15 @@ pub(crate) fn OwnerScript() -> impl IntoView {
 /// One field of the editor, with its label, hint and message tied together for screen readers.
 #[component]
 fn EditField(spec: FieldSpec, value: String, error: Option<String>) -> impl IntoView {
+    if spec.input == Input::Timeline {
+        return view! { <TimelineField spec value error/> }.into_any();
+    }
     let id = format!("edit-{}", spec.name);
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
     let described_by = crate::components::described_by(&id, !spec.hint.is_empty(), error.is_some());
     let invalid = error.is_some().then_some("true");
     let class = format!("field field-{}", spec.name);
-    if spec.input == Input::Timeline {
-        return view! { <TimelineField spec value error/> }.into_any();
-    }
     // For lists, `max` is per item: the browser cannot count that, so only the server does.
     let maxlength =
         (!matches!(spec.input, Input::List | Input::Links | Input::Skills)).then_some(spec.max);
