@@ -241,8 +241,10 @@ if (list) {
       row[from < position ? 'after' : 'before'](moving);
       status.textContent = `Moving \u201c${moving.dataset.title}\u201d…`;
       try {
+        // Asking for JSON, as every script of the site does, gets 204 instead of the list again.
         const answer = await fetch(moving.dataset.move, {
           method: 'POST',
+          headers: { Accept: 'application/json' },
           body: new URLSearchParams({ position: String(position) }),
         });
         if (!answer.ok) throw new Error(await answer.text());

@@ -177,7 +177,8 @@ pub(crate) fn is_form(headers: &HeaderMap) -> bool {
         })
 }
 
-fn accepts_json(headers: &HeaderMap) -> bool {
+/// Whether a script sent the request and wants no page back (it asks for JSON).
+pub(crate) fn accepts_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -924,7 +924,7 @@ async fn a_project_dragged_to_a_place_takes_it(pool: PgPool) {
         assert_eq!(moved.status, StatusCode::SEE_OTHER);
         assert_eq!(order().await, expected);
     }
-    // From the list's script (a fetch, not a navigation), no page is needed back.
+    // From the list's script (asking for JSON), no page is needed back.
     let mut scripted = request(
         Method::POST,
         &format!("/owner/edit/project/{}/move", ids[3]),
@@ -932,9 +932,10 @@ async fn a_project_dragged_to_a_place_takes_it(pool: PgPool) {
         Some(&cookie),
         OWNER_ADDR,
     );
-    scripted
-        .headers_mut()
-        .insert("sec-fetch-mode", "cors".parse().expect("header"));
+    scripted.headers_mut().insert(
+        axum::http::header::ACCEPT,
+        "application/json".parse().expect("header"),
+    );
     assert_eq!(send(&app, scripted).await.status, StatusCode::NO_CONTENT);
     assert_eq!(order().await, "cabd");
     let refused = post_as_owner(
