@@ -197,9 +197,9 @@ async fn save_profile_lists(
     let (mut categories, mut names) = (Vec::new(), Vec::new());
     for line in skills.lines() {
         if let Some((category, list)) = line.split_once(':') {
-            for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            for name in unlist(list) {
                 categories.push(category.trim().to_owned());
-                names.push(name.to_owned());
+                names.push(name);
             }
         }
     }
@@ -511,7 +511,11 @@ pub async fn save(
         Publish::At(at) => Some(at),
     };
     let get = |name: &str| clean.get(name).map_or("", String::as_str);
-    if kind == Kind::Profile {
+    // Most profile saves change neither list: their rows are then left as they are.
+    let lists_changed = ["skills", "experience"]
+        .iter()
+        .any(|name| get(name) != before.item.value(name));
+    if kind == Kind::Profile && lists_changed {
         save_profile_lists(&mut tx, get("skills"), get("experience")).await?;
     }
     let version = match kind {
