@@ -54,29 +54,6 @@ test('the Markdown of a case study is previewed as it is typed, sanitized by the
   await page.evaluate(() => localStorage.clear());
 });
 
-test('a save says it is under way, and pressing Save again sends nothing more', async ({ page }) => {
-  await signInAsOwner(page);
-  const slug = firstProject();
-  await gotoHydrated(page, `/projects/${slug}?edit`);
-  // The save is held at the browser until the second press has happened.
-  let posts = 0;
-  let release = () => {};
-  const held = new Promise<void>((done) => (release = done));
-  await page.route('**/owner/edit/project/*', async (route) => {
-    if (route.request().method() === 'POST') {
-      posts += 1;
-      await held;
-    }
-    await route.continue();
-  });
-  await page.getByTestId('save').click({ noWaitAfter: true });
-  await expect(page.getByTestId('save-state')).toHaveText('Saving\u2026');
-  await page.evaluate(() => (document.querySelector('[data-testid="save"]') as HTMLButtonElement).click());
-  release();
-  await expect(page).toHaveURL(new RegExp(`/projects/${slug}\\?saved$`));
-  expect(posts).toBe(1);
-});
-
 test('the timeline and skills are edited where they show, and a visitor sees them', async ({ page, browser }) => {
   await signInAsOwner(page);
   const before = sql("select count(*) from experience")[0];
