@@ -35,10 +35,10 @@ use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use leptos::prelude::{AnyView, IntoAny, provide_context};
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use sqlx::PgPool;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_sessions::cookie::SameSite;
@@ -156,6 +156,13 @@ pub async fn render_again<T: Clone + Send + Sync + 'static>(
 /// and no Domain, so no other site or subdomain can set or read it.
 pub const SESSION_COOKIE: &str = "__Host-folio-session";
 
+/// The page routes, found once per process. Leptos finds them by rendering the app with a
+/// process-wide switch on that leaves every resource first polled meanwhile pending forever
+/// (leptos#4773), so finding them again while another router serves pages (as the tests do, one
+/// router per test on parallel threads) would hang that page's response.
+static PAGE_ROUTES: LazyLock<Vec<AxumRouteListing>> =
+    LazyLock::new(|| generate_route_list(app::App));
+
 /// The whole application, ready to serve.
 pub fn router(state: AppState) -> Router {
     let config = &state.config;
@@ -184,7 +191,7 @@ pub fn router(state: AppState) -> Router {
         ));
 
     let pages = Router::new()
-        .leptos_routes_with_context(&state, generate_route_list(app::App), context, shell)
+        .leptos_routes_with_context(&state, PAGE_ROUTES.clone(), context, shell)
         // Matched pages only: 404s for made-up addresses are never stored.
         .route_layer(from_fn_with_state(
             (state.pages.clone(), state.pool.clone()),
