@@ -263,15 +263,63 @@ def parse_wrk(output: str) -> dict:
     return result
 
 
-def run_wrk(url: str, connections: int, seconds: int, threads: int, latency: bool) -> str:
+def run_wrk(url: str, connections: int, seconds: int, threads: int, latency: bool,
+            script: Path | None = None, env: dict[str, str] | None = None) -> str:
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s"]
     if latency:
         cmd.append("--latency")
+    if script is not None:
+        cmd += ["-s", str(script)]
     cmd.append(url)
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60,
+                            env={**os.environ, **(env or {})})
     if result.returncode != 0:
         raise BenchError(f"wrk failed ({' '.join(cmd)}):\n{result.stderr}{result.stdout}")
     return result.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# Web Vitals ingest
+
+INGEST_SCRIPT = HERE / "ingest.lua"
+
+
+def psql_rows(db_url: str, sql: str) -> list[list[str]]:
+    r = subprocess.run(["psql", db_url, "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise BenchError(f"psql failed: {r.stderr.strip()}")
+    return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+
+def run_ingest(port: int, connections: int, seconds: int, threads: int, per_beacon: int,
+               db_url: str | None, tmp: Path) -> dict:
+    """One wrk run of fresh beacons, then the loss count: every beacon answered 204 (wrk's
+    script records their view ids from the echoed X-Request-Id) is looked up in the database,
+    and each of its values that is not stored counts as lost."""
+    run_id = f"b{int(time.time())}c{connections}"
+    acked_file = tmp / f"acked-{run_id}.txt"
+    env = {"INGEST_RUN": run_id, "INGEST_VALUES": str(per_beacon), "INGEST_ACKED": str(acked_file)}
+    output = run_wrk(f"http://{HOST}:{port}/api/vitals", connections, seconds, threads, latency=True,
+                     script=INGEST_SCRIPT, env=env)
+    parsed = parse_wrk(output)
+    acked = acked_file.read_text().split() if acked_file.exists() else []
+    seconds_run = (parsed.get("elapsed_ms") or seconds * 1000) / 1000
+    entry = {"run_id": run_id, "connections": connections, "values_per_beacon": per_beacon,
+             "result": parsed, "wrk_output": output, "acked_beacons": len(acked),
+             "acked_values": len(acked) * per_beacon,
+             "values_per_s": len(acked) * per_beacon / seconds_run,
+             "stored_values": None, "lost_values": None, "stored_unacknowledged": None}
+    if db_url and shutil.which("psql"):
+        time.sleep(0.5)  # commits of requests wrk left in flight (stored, never acknowledged)
+        rows = psql_rows(db_url, f"select view_id, count(*) from vitals_metrics "
+                                 f"where view_id like '{run_id}-%' group by view_id")
+        stored = {view: int(n) for view, n in rows}
+        acked_set = set(acked)
+        entry["stored_values"] = sum(stored.values())
+        entry["lost_values"] = sum(per_beacon - min(stored.get(view, 0), per_beacon) for view in acked_set)
+        entry["stored_unacknowledged"] = sum(n for view, n in stored.items() if view not in acked_set)
+    return entry
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,6 +512,8 @@ def folio_env(data_dir: str, port: int) -> dict[str, str]:
         "LEPTOS_SITE_ADDR": f"{HOST}:{port}",
         "RUST_LOG": "warn",
         "FOLIO_LOG_FORMAT": "text",
+        # The ingest phase posts every beacon from 127.0.0.1, one client address.
+        "FOLIO_VITALS_LIMIT_PER_MINUTE": "1000000000",
     })
     return env
 
@@ -597,6 +647,25 @@ def render(report: dict) -> str:
                        ", ".join(f"{x:.0f}" for x in cs["runs_ms"]) + " ms",
                        fmt_ms(cs["stop_median_ms"])]],
                      ["median", "min", "max", "each", "SIGTERM to exit (median)"], right={0, 1, 2, 4}))
+    out.append("")
+    out.append(f"7. Web Vitals ingest (POST /api/vitals, {report['settings']['ingest_values']} values a beacon, every id new; "
+               "acknowledged = answered 204)")
+    rows = []
+    for run in report["ingest"]:
+        r = run["result"]
+        errors = sum(r["socket_errors"].values())
+        unknown = "?"
+        rows.append([str(run["connections"]), f"{r['rps']:,.0f}", f"{run['values_per_s']:,.0f}", fmt_ms(r["p50_ms"]),
+                     fmt_ms(r["p99_ms"]), f"{run['acked_values']:,}",
+                     unknown if run["stored_values"] is None else f"{run['stored_values']:,}",
+                     unknown if run["lost_values"] is None else str(run["lost_values"]),
+                     str(r["non_2xx_3xx"]), str(errors),
+                     f"{run['folio_cpu_pct']:.0f}%" if run.get("folio_cpu_pct") is not None else "",
+                     fmt_mib(run.get("folio_rss_peak_kib"))])
+    out.append(table(rows, ["conns", "beacons/s", "values/s", "p50", "p99", "acked values", "stored", "lost",
+                            "non-2xx", "sock err", "folio CPU", "folio RSS peak"]))
+    out.append("   (lost: values of acknowledged beacons missing from vitals_metrics; stored may exceed acked by the")
+    out.append("    beacons still in flight when wrk stopped, committed but never answered)")
     if report["server_log"]["lines"]:
         out.append("")
         out.append(f"Server log: {report['server_log']['errors']} error and {report['server_log']['warnings']} warning lines "
@@ -691,6 +760,8 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 3200)),
                         help="folio's port; nginx uses the next one (default 3200, or $BENCH_PORT)")
     parser.add_argument("--data-dir", default="target/bench-data", help="FOLIO_DATA_DIR, repo-relative (default target/bench-data)")
+    parser.add_argument("--ingest-values", type=int, default=10, help="Web Vitals values in each beacon of the ingest runs (default 10; at most 50)")
+    parser.add_argument("--ingest-connections", default="16,64", help="comma-separated connection counts of the ingest runs (default 16,64)")
     parser.add_argument("--rows", type=int, default=12, help="demo projects to make sure exist (default 12; 0: none)")
     parser.add_argument("--out", default=str(HERE / "results" / "latest.json"), help="where to write the JSON")
     parser.add_argument("--keep-tmp", action="store_true", help="keep the temporary folder (nginx config, logs)")
@@ -699,6 +770,7 @@ def main() -> int:
     seconds = args.seconds or (4 if args.quick else 15)
     warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
     conns = [int(c) for c in args.connections.split(",") if c.strip()]
+    ingest_conns = [int(c) for c in args.ingest_connections.split(",") if c.strip()]
     port, nginx_port = args.port, args.port + 1
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
     for tool, path in (("wrk", shutil.which("wrk")), ("nginx", nginx)):
@@ -726,7 +798,8 @@ def main() -> int:
         "started": started_wall.isoformat(timespec="seconds"),
         "settings": {"quick": args.quick, "seconds": seconds, "warmup_seconds": warmup, "connections": conns,
                      "threads": args.threads, "launches": args.launches, "port": port, "nginx_port": nginx_port,
-                     "data_dir": args.data_dir, "demo_rows": args.rows},
+                     "data_dir": args.data_dir, "demo_rows": args.rows, "ingest_values": args.ingest_values,
+                     "ingest_connections": ingest_conns},
     }
 
     def on_term(signum, _frame):
@@ -811,6 +884,25 @@ def main() -> int:
                         entry["folio_cpu_us_per_req"] = 1e6 * used / parsed["requests"] if parsed.get("requests") else None
                 load.append(entry)
                 say(f"{server} {path} c={c}: {parsed['rps']:,.0f} req/s, p50 {fmt_ms(parsed['p50_ms'])}, p99 {fmt_ms(parsed['p99_ms'])}")
+        ingest = []
+        say(f"{len(ingest_conns)} ingest runs of {seconds} s (+{warmup} s warmup each), {args.ingest_values} values a beacon")
+        for c in ingest_conns:
+            if warmup > 0:
+                run_ingest(port, c, warmup, args.threads, args.ingest_values, None, tmp)
+            mark = sampler.mark()
+            cpu0, wall0 = cpu_seconds(proc.pid), time.monotonic()
+            entry = run_ingest(port, c, seconds, args.threads, args.ingest_values, db_url, tmp)
+            cpu1, wall1 = cpu_seconds(proc.pid), time.monotonic()
+            if proc.poll() is not None:
+                raise BenchError(f"folio exited with status {proc.returncode} during the ingest runs; see {folio_log}")
+            entry["folio_rss_peak_kib"] = sampler.peak_since(mark)
+            if cpu0 is not None and cpu1 is not None:
+                entry["folio_cpu_pct"] = 100 * (cpu1 - cpu0) / (wall1 - wall0)
+            ingest.append(entry)
+            r = entry["result"]
+            lost = "unknown (no psql)" if entry["lost_values"] is None else str(entry["lost_values"])
+            say(f"ingest c={c}: {entry['values_per_s']:,.0f} values/s, p99 {fmt_ms(r['p99_ms'])}, lost {lost}")
+        report["ingest"] = ingest
         sampler.halt()
         report["load"] = load
         report["vs_nginx"] = []

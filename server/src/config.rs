@@ -66,6 +66,10 @@ pub struct Config {
     pub trusted_proxies: crate::client::TrustedProxies,
     /// Contact messages accepted per client address per hour.
     pub contact_limit_per_hour: u32,
+    /// Web Vitals beacons accepted per client address per minute, counted by each instance.
+    pub vitals_limit_per_minute: u32,
+    /// How long raw Web Vitals rows are kept before they are rolled up into daily histograms.
+    pub vitals_retention_days: u32,
     /// The owner's session ends after this long without a request...
     pub session_idle: Duration,
     /// ...and this long after signing in, however active.
@@ -208,6 +212,36 @@ impl Config {
                     "a whole number of messages, at least 1",
                 )
             })?,
+            vitals_limit_per_minute: number(
+                &env,
+                "FOLIO_VITALS_LIMIT_PER_MINUTE",
+                folio.vitals_limit_per_minute,
+                120,
+                "a whole number of beacons, at least 1",
+            )
+            .and_then(|n| {
+                at_least(
+                    "FOLIO_VITALS_LIMIT_PER_MINUTE",
+                    n,
+                    1,
+                    "a whole number of beacons, at least 1",
+                )
+            })?,
+            vitals_retention_days: number(
+                &env,
+                "FOLIO_VITALS_RETENTION_DAYS",
+                folio.vitals_retention_days,
+                30,
+                "a whole number of days, at least 1",
+            )
+            .and_then(|n| {
+                at_least(
+                    "FOLIO_VITALS_RETENTION_DAYS",
+                    n,
+                    1,
+                    "a whole number of days, at least 1",
+                )
+            })?,
             demo_content,
             data_dir: PathBuf::from(
                 env_or("FOLIO_DATA_DIR", folio.data_dir).unwrap_or_else(|| "data".into()),
@@ -334,6 +368,8 @@ struct FolioTable {
     shutdown_timeout_secs: Option<u64>,
     trusted_proxies: Option<String>,
     contact_limit_per_hour: Option<u32>,
+    vitals_limit_per_minute: Option<u32>,
+    vitals_retention_days: Option<u32>,
     session_idle_minutes: Option<u64>,
     session_absolute_hours: Option<u64>,
 }
@@ -360,6 +396,8 @@ mod tests {
         assert_eq!(config.database, Database::Embedded { postgres_bin: None });
         assert_eq!(config.public_url, "http://127.0.0.1:3000");
         assert_eq!(config.body_limit, 1 << 20);
+        assert_eq!(config.vitals_limit_per_minute, 120);
+        assert_eq!(config.vitals_retention_days, 30);
         assert!(!config.is_https());
     }
 
@@ -396,6 +434,8 @@ mod tests {
             ("FOLIO_DEMO_CONTENT", "yes"),
             ("FOLIO_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
             ("FOLIO_CONTACT_LIMIT_PER_HOUR", "0"),
+            ("FOLIO_VITALS_LIMIT_PER_MINUTE", "0"),
+            ("FOLIO_VITALS_RETENTION_DAYS", "a month"),
             ("FOLIO_SESSION_IDLE_MINUTES", "0"),
             ("FOLIO_SESSION_ABSOLUTE_HOURS", "a day"),
         ] {

@@ -21,6 +21,7 @@ pub mod rate_limit;
 pub mod security;
 pub mod seed;
 mod statics;
+pub mod vitals;
 
 use crate::config::{Config, Database};
 use crate::embedded::EmbeddedPostgres;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub assets: SiteAssets,
     /// Rendered pages for anonymous visitors; off until [`page_cache::follow_changes`] runs.
     pub pages: Arc<PageCache>,
+    /// The Web Vitals beacons' writer and limits.
+    pub vitals: Arc<vitals::Ingest>,
 }
 
 impl FromRef<AppState> for Arc<Config> {
@@ -70,10 +73,13 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    /// State for a configuration and an open, migrated pool.
+    /// State for a configuration and an open, migrated pool. Starts the beacon writer, so it
+    /// must be called inside a Tokio runtime.
     pub fn new(config: Config, pool: PgPool) -> Self {
         let assets = statics::site_assets(&config.leptos, &config.public_url);
+        let vitals = vitals::Ingest::start(pool.clone(), config.vitals_limit_per_minute);
         Self {
+            vitals: Arc::new(vitals),
             leptos: config.leptos.clone(),
             pool,
             config: Arc::new(config),
@@ -207,6 +213,7 @@ pub fn router(state: AppState) -> Router {
         .route("/robots.txt", get(feeds::robots))
         .merge(pages)
         .route("/contact", post(contact::submit))
+        .route(vitals::PATH, post(vitals::submit))
         .route("/sign-in", post(auth::sign_in))
         .route("/setup", post(auth::setup))
         .route("/sign-out", post(auth::sign_out))
@@ -324,6 +331,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     tokio::spawn(sessions_cleanup(pool.clone()));
     tokio::spawn(auth::janitor(pool.clone()));
     tokio::spawn(rate_limit::janitor(pool.clone()));
+    tokio::spawn(vitals::upkeep::janitor(
+        pool.clone(),
+        state.config.vitals_retention_days,
+    ));
     tokio::spawn(page_cache::follow_changes(
         state.pages.clone(),
         pool.clone(),

@@ -83,12 +83,13 @@ pub async fn headers(
 }
 
 /// Refuses a body over the limit (the media upload's for `POST /owner/media`, the archive's
-/// for `POST /owner/import`, else `limit`) from its `Content-Length` before reading a byte,
-/// and caps a chunked body at the same size.
+/// for `POST /owner/import`, the beacon's for `POST /api/vitals`, else `limit`) from its
+/// `Content-Length` before reading a byte, and caps a chunked body at the same size.
 pub async fn body_limit(State(limit): State<usize>, request: Request, next: Next) -> Response {
     let limit = match (request.method() == Method::POST, request.uri().path()) {
         (true, "/owner/media") => crate::media::UPLOAD_BODY_LIMIT,
         (true, "/owner/import") => crate::archive::IMPORT_BODY_LIMIT,
+        (true, crate::vitals::PATH) => crate::vitals::BODY_LIMIT,
         _ => limit,
     };
     let declared = request

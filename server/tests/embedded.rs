@@ -4,26 +4,11 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{body_text, config, get, processes_mentioning, workspace_root};
+use common::{body_text, config, data_dir, get, processes_mentioning, start_folio, workspace_root};
 use folio_server::embedded::EmbeddedPostgres;
 use folio_server::{AppState, db, router};
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tower::ServiceExt;
-
-/// A scratch data folder the `postgres` user can enter when the tests run as root.
-fn data_dir() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("folio-test-")
-        .tempdir_in("/tmp")
-        .expect("temp dir");
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .expect("chmod");
-    dir
-}
 
 #[tokio::test]
 async fn first_start_creates_the_cluster_and_the_second_keeps_its_data() {
@@ -147,36 +132,6 @@ async fn readyz_follows_the_database_down_and_up() {
     assert_eq!(back.status(), StatusCode::OK);
     pool.close().await;
     cluster.stop().await.expect("stop");
-}
-
-/// The real binary on a free port with its own data folder, once it accepts connections.
-async fn start_folio(data: &Path, env: &[(&str, &str)]) -> (tokio::process::Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_folio"))
-        .current_dir(workspace_root())
-        .env("FOLIO_DATA_DIR", data)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEPTOS_HASH_FILES", "false")
-        .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .envs(env.iter().copied())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn folio");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "folio did not start within 60 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (child, port)
 }
 
 /// Sends SIGTERM and waits for a clean exit.

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use folio_server::config::Config;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
 /// The workspace root, where `Leptos.toml` lives.
@@ -161,4 +162,48 @@ pub async fn signed_in(pool: &sqlx::PgPool) -> (Router, String) {
     .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     (app, reply.cookie().expect("session cookie"))
+}
+
+/// A scratch data folder the `postgres` user can enter when the tests run as root.
+pub fn data_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("folio-test-")
+        .tempdir_in("/tmp")
+        .expect("temp dir");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    dir
+}
+
+/// The real binary on a free port with its own data folder, once it accepts connections.
+pub async fn start_folio(data: &Path, env: &[(&str, &str)]) -> (tokio::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+        .current_dir(workspace_root())
+        .env("FOLIO_DATA_DIR", data)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_HASH_FILES", "false")
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn folio");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "folio did not start within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (child, port)
 }
