@@ -38,6 +38,8 @@ pub struct SiteAssets {
     pub wasm: String,
     /// The public origin (`https://example.com`) that absolute links are built on.
     pub origin: String,
+    /// The share of visitors' page views whose Web Vitals the browser measures, in percent.
+    pub vitals_sample_percent: u8,
 }
 
 /// The per-response CSP nonce, put into the request's extensions by the server's security
@@ -53,6 +55,7 @@ pub fn shell(assets: SiteAssets) -> impl IntoView {
     provide_request_nonce();
     let nonce = use_nonce();
     let loader = islands_loader(&assets);
+    let vitals = vitals_sample(&assets);
     let style = match assets.inline_css {
         Some(css) => view! { <style nonce=nonce.clone()>{css}</style> }.into_any(),
         None => view! { <link rel="stylesheet" href=assets.stylesheet/> }.into_any(),
@@ -68,6 +71,7 @@ pub fn shell(assets: SiteAssets) -> impl IntoView {
                 {style}
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="alternate" type="application/atom+xml" href="/feed.xml" title="Writing"/>
+                {vitals.map(|percent| view! { <meta name=vitals::SAMPLE_META content=percent/> })}
                 <script type="module" nonce=nonce>{loader}</script>
                 <MetaTags/>
             </head>
@@ -96,6 +100,16 @@ fn islands_loader(assets: &SiteAssets) -> String {
          const idle=()=>('requestIdleCallback' in window?requestIdleCallback(wake,{{timeout:2000}}):setTimeout(wake,0));\
          if(document.readyState==='complete')idle();else addEventListener('load',idle,{{once:true}});"
     )
+}
+
+/// The share of page views the collector measures (`vitals::collect`), told only to visitors'
+/// browsers: the owner's own visits are not measured, and 0 % tells no one.
+fn vitals_sample(assets: &SiteAssets) -> Option<String> {
+    #[cfg(feature = "ssr")]
+    let owner = owner::current_owner().is_some();
+    #[cfg(not(feature = "ssr"))]
+    let owner = false;
+    (assets.vitals_sample_percent > 0 && !owner).then(|| assets.vitals_sample_percent.to_string())
 }
 
 /// Hands the request's CSP nonce to Leptos, which puts it on the scripts it renders.

@@ -70,6 +70,9 @@ pub struct Config {
     pub vitals_limit_per_minute: u32,
     /// How long raw Web Vitals rows are kept before they are rolled up into daily histograms.
     pub vitals_retention_days: u32,
+    /// The share of visitors' page views the browser collector measures, in percent (0 turns
+    /// it off: the page then tells no browser to measure).
+    pub vitals_sample_percent: u8,
     /// The owner's session ends after this long without a request...
     pub session_idle: Duration,
     /// ...and this long after signing in, however active.
@@ -242,6 +245,24 @@ impl Config {
                     "a whole number of days, at least 1",
                 )
             })?,
+            vitals_sample_percent: number(
+                &env,
+                "FOLIO_VITALS_SAMPLE_PERCENT",
+                folio.vitals_sample_percent,
+                100,
+                "a whole percentage from 0 to 100",
+            )
+            .and_then(|n| {
+                if n <= 100 {
+                    Ok(n)
+                } else {
+                    Err(ConfigError::Invalid {
+                        name: "FOLIO_VITALS_SAMPLE_PERCENT",
+                        value: n.to_string(),
+                        expected: "a whole percentage from 0 to 100",
+                    })
+                }
+            })?,
             demo_content,
             data_dir: PathBuf::from(
                 env_or("FOLIO_DATA_DIR", folio.data_dir).unwrap_or_else(|| "data".into()),
@@ -370,6 +391,7 @@ struct FolioTable {
     contact_limit_per_hour: Option<u32>,
     vitals_limit_per_minute: Option<u32>,
     vitals_retention_days: Option<u32>,
+    vitals_sample_percent: Option<u8>,
     session_idle_minutes: Option<u64>,
     session_absolute_hours: Option<u64>,
 }
@@ -398,6 +420,7 @@ mod tests {
         assert_eq!(config.body_limit, 1 << 20);
         assert_eq!(config.vitals_limit_per_minute, 120);
         assert_eq!(config.vitals_retention_days, 30);
+        assert_eq!(config.vitals_sample_percent, 100);
         assert!(!config.is_https());
     }
 
@@ -436,6 +459,8 @@ mod tests {
             ("FOLIO_CONTACT_LIMIT_PER_HOUR", "0"),
             ("FOLIO_VITALS_LIMIT_PER_MINUTE", "0"),
             ("FOLIO_VITALS_RETENTION_DAYS", "a month"),
+            ("FOLIO_VITALS_SAMPLE_PERCENT", "101"),
+            ("FOLIO_VITALS_SAMPLE_PERCENT", "-1"),
             ("FOLIO_SESSION_IDLE_MINUTES", "0"),
             ("FOLIO_SESSION_ABSOLUTE_HOURS", "a day"),
         ] {

@@ -76,7 +76,10 @@ impl AppState {
     /// State for a configuration and an open, migrated pool. Starts the beacon writer, so it
     /// must be called inside a Tokio runtime.
     pub fn new(config: Config, pool: PgPool) -> Self {
-        let assets = statics::site_assets(&config.leptos, &config.public_url);
+        let assets = SiteAssets {
+            vitals_sample_percent: config.vitals_sample_percent,
+            ..statics::site_assets(&config.leptos, &config.public_url)
+        };
         let vitals = vitals::Ingest::start(pool.clone(), config.vitals_limit_per_minute);
         Self {
             vitals: Arc::new(vitals),

@@ -59,6 +59,7 @@ pub fn site_assets(options: &LeptosOptions, origin: &str) -> SiteAssets {
         script: format!("/{pkg}/{}", name("js", "")),
         wasm: format!("/{pkg}/{}", name("wasm", "_bg")),
         origin: origin.to_owned(),
+        vitals_sample_percent: 100,
     }
 }
 

@@ -459,6 +459,45 @@ async fn the_owner_and_bots_are_not_measured(pool: PgPool) {
     assert_eq!(stored(&pool).await, (1, 1));
 }
 
+/// The `<meta>` that asks a browser to measure, if the page has one.
+fn sample_meta(html: &str) -> Option<&str> {
+    html.split("<meta ")
+        .skip(1)
+        .filter_map(|rest| rest.split('>').next())
+        .find(|attributes| attributes.contains(r#"name="folio-vitals""#))
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn visitors_pages_ask_to_be_measured_at_the_sample_rate_and_the_owners_do_not(pool: PgPool) {
+    let (app, cookie) = signed_in(&pool).await;
+    let visitor = send(&app, common::get("/about")).await;
+    let meta = sample_meta(&visitor.body).expect("a visitor's page asks to be measured");
+    assert!(meta.contains(r#"content="100""#), "{meta}");
+    // Twice: the second comes from the page cache, which must keep it.
+    let again = send(&app, common::get("/about")).await;
+    assert_eq!(sample_meta(&again.body), Some(meta));
+
+    let owners = send(
+        &app,
+        common::request(Method::GET, "/about", "", Some(&cookie), common::OWNER_ADDR),
+    )
+    .await;
+    assert_eq!(owners.status, StatusCode::OK);
+    assert_eq!(sample_meta(&owners.body), None, "the owner is not measured");
+
+    for (percent, expected) in [(25, Some(r#"content="25""#)), (0, None)] {
+        let mut config = config();
+        config.vitals_sample_percent = percent;
+        let app = router(AppState::new(config, pool.clone()));
+        let page = send(&app, common::get("/about")).await;
+        assert_eq!(
+            sample_meta(&page.body).map(|m| m.contains(expected.unwrap_or_default())),
+            expected.map(|_| true),
+            "{percent} %"
+        );
+    }
+}
+
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn a_flood_from_one_address_gets_429_and_pages_are_still_served(pool: PgPool) {
     let mut config = config();

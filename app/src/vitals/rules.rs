@@ -244,6 +244,19 @@ impl Interactions {
     }
 }
 
+impl Interactions {
+    /// INP given `count` interactions on the page so far: the estimate's latency; or, after a
+    /// bfcache restore (`restored`) with interactions none of which lasted long enough to be
+    /// observed, 8 ms, as web-vitals v6 reports it; or nothing yet.
+    pub fn value(&self, count: u64, restored: bool) -> Option<f64> {
+        match self.estimate(count) {
+            Some(interaction) => Some(interaction.latency),
+            None if restored && count > self.count_before => Some(8.0),
+            None => None,
+        }
+    }
+}
+
 /// A metric id as web-vitals makes them: `v6-<ms since the epoch>-<13 random digits>`.
 pub fn metric_id(now_ms: f64, random: f64) -> String {
     let digits = (random * (9e12 - 1.0)).floor() + 1e12;
@@ -356,8 +369,12 @@ mod tests {
         // After a bfcache restore only the new view's interactions count.
         inp.reset(60);
         assert!(inp.estimate(60).is_none());
+        assert_eq!(inp.value(60, true), None, "no interaction since");
+        assert_eq!(inp.value(62, true), Some(8.0), "only short ones since");
+        assert_eq!(inp.value(62, false), None);
         inp.add(30, event(100, 48.0, 0.0));
         assert_eq!(inp.estimate(61).map(|i| i.latency), Some(48.0));
+        assert_eq!(inp.value(61, true), Some(48.0));
     }
 
     #[test]

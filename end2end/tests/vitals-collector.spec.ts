@@ -1,0 +1,273 @@
+import path from 'node:path';
+import { expect, gotoHydrated, resetOwner, signInAsOwner, sql, test } from '../fixtures';
+import type { Page } from '@playwright/test';
+
+// The Web Vitals collector (app/src/vitals/collect.rs) against the reference: the npm
+// `web-vitals` library (v6, the attribution build) is added to the same real folio page as a
+// test oracle, never shipped. Both watch the same browser entries; the page is driven into
+// known behaviour (a late image for LCP, inserted content for a layout shift, a click handler
+// that blocks for INP, then leaving the page), and what folio stored from its beacon must equal
+// what the library reported, metric by metric.
+
+const ORACLE = path.join(__dirname, '..', 'node_modules', 'web-vitals', 'dist', 'web-vitals.attribution.iife.js');
+
+// Playwright turns Chromium's back/forward cache off by default; these tests need it.
+test.use({
+  launchOptions: {
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    ignoreDefaultArgs: ['--disable-back-forward-cache'],
+  },
+});
+
+interface Reported {
+  page: string;
+  name: string;
+  id: string;
+  value: number;
+  rating: string;
+  navigationType: string;
+  attribution: Record<string, unknown>;
+}
+
+/** Adds web-vitals to every page the test opens; what it reports is kept in sessionStorage. */
+async function addOracle(page: Page): Promise<void> {
+  await page.addInitScript({ path: ORACLE });
+  await page.addInitScript(() => {
+    const w = window as unknown as { webVitals: Record<string, (cb: (m: Record<string, unknown>) => void) => void> };
+    const keep = (m: Record<string, unknown>) => {
+      const a = (m.attribution ?? {}) as Record<string, unknown>;
+      const all = JSON.parse(sessionStorage.getItem('oracle') ?? '[]');
+      all.push({
+        page: location.pathname,
+        name: m.name,
+        id: m.id,
+        value: m.value,
+        rating: m.rating,
+        navigationType: m.navigationType,
+        attribution: {
+          target: a.target ?? a.interactionTarget ?? a.largestShiftTarget,
+          url: a.url,
+          timeToFirstByte: a.timeToFirstByte,
+          resourceLoadDelay: a.resourceLoadDelay,
+          resourceLoadDuration: a.resourceLoadDuration,
+          elementRenderDelay: a.elementRenderDelay,
+          inputDelay: a.inputDelay,
+          processingDuration: a.processingDuration,
+          presentationDelay: a.presentationDelay,
+          loadState: a.loadState,
+        },
+      });
+      sessionStorage.setItem('oracle', JSON.stringify(all));
+    };
+    for (const on of ['onLCP', 'onINP', 'onCLS', 'onFCP', 'onTTFB']) w.webVitals[on](keep);
+  });
+}
+
+/** The oracle's last report of each metric for `pathname`'s page view(s), by metric name. */
+async function oracleFor(page: Page, pathname: string): Promise<Map<string, Reported>> {
+  const all: Reported[] = JSON.parse((await page.evaluate(() => sessionStorage.getItem('oracle'))) ?? '[]');
+  const last = new Map<string, Reported>();
+  for (const r of all.filter((r) => r.page === pathname)) last.set(r.name, r);
+  return last;
+}
+
+interface Stored {
+  name: string;
+  id: string;
+  value: number;
+  rating: string;
+  nav: string;
+  view: string;
+  attribution: Record<string, unknown>;
+}
+
+function stored(route: string): Stored[] {
+  return sql(
+    `select json_build_object('name', name, 'id', metric_id, 'value', value, 'rating', rating,
+                              'nav', nav, 'view', view_id, 'attribution', attribution)
+       from vitals_metrics where route = '${route}' order by updated_at`,
+  ).map((row) => JSON.parse(row));
+}
+
+/** Waits until folio has stored `names` for `route`, and returns them by name. */
+async function storedFor(route: string, names: string[]): Promise<Map<string, Stored>> {
+  await expect
+    .poll(() => names.filter((n) => !stored(route).some((s) => s.name === n)), {
+      message: `folio stored ${names.join(', ')} for ${route}`,
+    })
+    .toEqual([]);
+  return new Map(stored(route).map((s) => [s.name, s]));
+}
+
+function forget(): void {
+  sql('delete from vitals_metrics; delete from vitals_views');
+}
+
+/** Blocks the main thread for `ms` on each click of `selector` (a slow event handler). */
+async function slowClicks(page: Page, selector: string, ms: number): Promise<void> {
+  await page.evaluate(
+    ([selector, ms]) => {
+      document.querySelector(selector as string)!.addEventListener('click', () => {
+        const end = performance.now() + (ms as number);
+        while (performance.now() < end) {
+          // Busy: the interaction waits for this handler.
+        }
+      });
+    },
+    [selector, ms],
+  );
+}
+
+/** Inserts a block above the page's content: everything below it shifts down. */
+async function shiftTheContent(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const block = document.createElement('div');
+    block.style.height = '180px';
+    document.querySelector('main')!.prepend(block);
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  });
+}
+
+function projectSlug(): string {
+  const [slug] = sql(
+    'select slug from projects where published_at <= now() and cover is not null order by sort_order, id limit 1',
+  );
+  return slug;
+}
+
+test.describe.configure({ mode: 'serial' });
+
+test('every metric folio stores equals what web-vitals reports on the same page view', async ({ page }) => {
+  forget();
+  await addOracle(page);
+  const slug = projectSlug();
+  // The cover (the page's largest image) arrives late, so LCP is the image, well after FCP.
+  await page.route(/\/(demo|media)\/.+\.(webp|avif|jpg|png)/, async (route) => {
+    await new Promise((r) => setTimeout(r, 700));
+    await route.continue();
+  });
+  await gotoHydrated(page, `/projects/${slug}`);
+  // Away from the hydration probe's clicks (input excuses shifts for half a second).
+  await page.waitForTimeout(600);
+  await shiftTheContent(page);
+  await slowClicks(page, 'h1', 250);
+  await page.locator('h1').click();
+  // Leaving the page hides it: both report what they have.
+  await page.goto('/about');
+
+  const oracle = await oracleFor(page, `/projects/${slug}`);
+  const folio = await storedFor('/projects/{slug}', ['LCP', 'FCP', 'TTFB', 'CLS', 'INP']);
+  for (const name of ['LCP', 'FCP', 'TTFB', 'CLS', 'INP']) {
+    const want = oracle.get(name);
+    const got = folio.get(name)!;
+    expect(want, `web-vitals reported ${name}`).toBeDefined();
+    expect(got.value, `${name}'s value`).toBeCloseTo(want!.value, 6);
+    expect(got.rating, `${name}'s rating`).toBe(want!.rating);
+    expect(got.nav, `${name}'s navigation type`).toBe(want!.navigationType);
+    expect(got.id, `${name}'s id`).toMatch(/^v6-\d{13}-\d{13}$/);
+  }
+  // The behaviour provoked is what was measured.
+  expect(oracle.get('CLS')!.value).toBeGreaterThan(0);
+  expect(oracle.get('INP')!.value).toBeGreaterThanOrEqual(250);
+  expect(oracle.get('LCP')!.value).toBeGreaterThan(oracle.get('FCP')!.value);
+
+  // Attribution: the same elements, and the same split of the time.
+  const lcp = oracle.get('LCP')!.attribution;
+  const lcpGot = folio.get('LCP')!.attribution;
+  expect(lcpGot.element).toBe(lcp.target);
+  expect(lcpGot.url).toBe(lcp.url);
+  for (const part of ['timeToFirstByte', 'resourceLoadDelay', 'resourceLoadDuration', 'elementRenderDelay']) {
+    expect(lcpGot[part] as number, `LCP ${part}`).toBeCloseTo(lcp[part] as number, 6);
+  }
+  const inp = oracle.get('INP')!.attribution;
+  const inpGot = folio.get('INP')!.attribution;
+  expect(inpGot.target).toBe(inp.target);
+  expect(inpGot.loadState).toBe(inp.loadState);
+  expect(['pointerdown', 'pointerup', 'mousedown', 'mouseup', 'click']).toContain(inpGot.type);
+  for (const part of ['inputDelay', 'processingDuration', 'presentationDelay']) {
+    expect(inpGot[part] as number, `INP ${part}`).toBeCloseTo(inp[part] as number, 6);
+  }
+  expect(inpGot.processingDuration as number).toBeGreaterThanOrEqual(250);
+  const cls = oracle.get('CLS')!.attribution;
+  expect(folio.get('CLS')!.attribution.target).toBe(cls.target);
+});
+
+test('a page restored from the back/forward cache is a new page view with new ids', async ({ page }) => {
+  forget();
+  await addOracle(page);
+  await page.addInitScript(() => {
+    addEventListener('pageshow', (e) => {
+      if ((e as PageTransitionEvent).persisted) sessionStorage.setItem('restored', location.pathname);
+    });
+  });
+  await gotoHydrated(page, '/writing');
+  await page.goto('/about');
+  await page.goBack();
+  await expect.poll(() => page.evaluate(() => sessionStorage.getItem('restored'))).toBe('/writing');
+  await page.goto('/contact');
+
+  const oracle = (await oracleFor(page, '/writing')).get('TTFB')!;
+  expect(oracle.navigationType).toBe('back-forward-cache');
+  await expect
+    .poll(() => stored('/writing').filter((s) => s.nav === 'back-forward-cache').map((s) => s.name).sort())
+    .toEqual(expect.arrayContaining(['FCP', 'LCP', 'TTFB']));
+  const rows = stored('/writing');
+  const first = rows.filter((s) => s.nav === 'navigate');
+  const restored = rows.filter((s) => s.nav === 'back-forward-cache');
+  expect(first.map((s) => s.name)).toEqual(expect.arrayContaining(['FCP', 'LCP', 'TTFB']));
+  // Two page views, no id shared between them.
+  expect(new Set(first.map((s) => s.view)).size).toBe(1);
+  expect(new Set(restored.map((s) => s.view)).size).toBe(1);
+  expect(first[0].view).not.toBe(restored[0].view);
+  const ids = new Set(first.map((s) => s.id));
+  for (const s of restored) expect(ids.has(s.id), `${s.name} has a new id`).toBe(false);
+  // A restore's TTFB is 0 and its paints are measured from the restore, as the library does.
+  const ttfb = restored.find((s) => s.name === 'TTFB')!;
+  expect(ttfb.value).toBe(0);
+  expect(ttfb.value).toBeCloseTo(oracle.value, 6);
+});
+
+test('a reload is reported as a reload', async ({ page }) => {
+  forget();
+  await gotoHydrated(page, '/writing');
+  await page.reload();
+  await page.waitForLoadState('load');
+  await page.goto('/about');
+  await expect.poll(() => stored('/writing').map((s) => s.nav)).toContain('reload');
+  const navs = new Set(stored('/writing').map((s) => s.nav));
+  expect([...navs].sort()).toEqual(['navigate', 'reload']);
+});
+
+test('the owner is never measured, and neither are bots', async ({ page, browser }) => {
+  forget();
+  resetOwner();
+  await signInAsOwner(page);
+  await page.goto('/writing');
+  await expect(page.locator('meta[name="folio-vitals"]')).toHaveCount(0);
+  await page.goto('/about');
+  await page.goto('/contact');
+
+  const bot = await browser.newContext({
+    userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+  });
+  const crawler = await bot.newPage();
+  let beacons = 0;
+  crawler.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/vitals') beacons += 1;
+  });
+  await gotoHydrated(crawler, '/writing');
+  await expect(crawler.locator('meta[name="folio-vitals"]')).toHaveCount(1);
+  await crawler.goto('/about');
+  await crawler.goto('/contact');
+  await bot.close();
+  // The bot's browser did send (the page cannot tell), and the server kept nothing of it.
+  expect(beacons).toBeGreaterThan(0);
+
+  // A visitor's beacon sent after all of those is stored: the ones before it would have been too.
+  await page.context().clearCookies();
+  await gotoHydrated(page, '/writing');
+  await page.goto('/about');
+  await expect.poll(() => stored('/writing').length).toBeGreaterThan(0);
+  expect(sql('select count(distinct view_id) from vitals_views')).toEqual(['1']);
+});
