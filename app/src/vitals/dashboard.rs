@@ -404,6 +404,7 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
             <strong>"Core Web Vitals assessment: "</strong>{assessment_text}
         </p>
         <p class="hint">"p75 is the 75th percentile, nearest rank: three quarters of the values are at or below it. Days past the retention count from their daily histograms, each value at its bin's upper edge."</p>
+        <h2>"Each metric at the 75th percentile"</h2>
         <div class="vitals-grid">{cards}</div>
         <h2>"Over time"</h2>
         <Changes markers=dashboard.markers.clone()/>
@@ -698,7 +699,7 @@ fn Chart(name: Name, dashboard: Dashboard) -> impl IntoView {
             </svg>
             <details>
                 <summary>{format!("{} as a table", name.as_str())}</summary>
-                <div class="table-scroll">
+                <div class="table-scroll" tabindex="0" role="region" aria-label=format!("{} as a table", name.as_str())>
                     <table class="security-log" data-testid=format!("table-{}", name.as_str())>
                         <caption>{format!("{} p75 by {unit}, times in UTC", name.as_str())}</caption>
                         <thead><tr>
@@ -749,7 +750,7 @@ fn Breakdown(
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label=caption.to_owned()>
             <table class="security-log breakdown" data-testid=format!("breakdown-{dim}")>
                 <caption>{format!("{caption}: p75, rating and (number of values)")}</caption>
                 <thead><tr>
@@ -778,7 +779,7 @@ fn Elements(elements: Vec<Element>, name: Name) -> impl IntoView {
         return view! { <p class="hint" data-testid=format!("elements-{}", name.as_str())>{format!("{title}: no {} value slower than good in the raw days of this period.", name.as_str())}</p> }.into_any();
     }
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label=title.to_owned()>
             <table class="security-log" data-testid=format!("elements-{}", name.as_str())>
                 <caption>{format!("{title} behind slow {} (needs improvement or poor)", name.as_str())}</caption>
                 <thead><tr><th scope="col">{what}</th><th scope="col">"Slow"</th><th scope="col">"Values"</th><th scope="col">"p75"</th></tr></thead>
@@ -807,7 +808,7 @@ fn Visits(visits: Vec<Visit>) -> impl IntoView {
         return view! { <p class="hint">"No page views in this period."</p> }.into_any();
     }
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Visits">
             <table class="security-log" data-testid="visits">
                 <caption>"Page views and unique visitors per day and route (a visitor counts once per day; not split by device or navigation type)"</caption>
                 <thead><tr><th scope="col">"Day"</th><th scope="col">"Route"</th><th scope="col">"Views"</th><th scope="col">"Visitors"</th></tr></thead>
@@ -831,7 +832,7 @@ fn Referrers(referrers: Vec<Referrer>) -> impl IntoView {
             .into_any();
     }
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Referrers">
             <table class="security-log" data-testid="referrers">
                 <caption>"Top referrers, for the whole site"</caption>
                 <thead><tr><th scope="col">"Site"</th><th scope="col">"Views"</th></tr></thead>
