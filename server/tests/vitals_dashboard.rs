@@ -26,21 +26,21 @@ async fn visit(app: &axum::Router, page: &str, n: u32) {
     let f = |salt: u32| f64::from((n * 7919 + salt * 104_729) % 1000) / 1000.0;
     let metrics = json!([
         {"name": "LCP", "id": format!("lcp-{n:08}"), "value": 600.0 + f(1) * 5200.0, "delta": 1, "rating": "good",
-         "attribution": {"element": if n % 3 == 0 { "main > img.cover" } else { "h1.title" }}},
+         "attribution": {"element": if n.is_multiple_of(3) { "main > img.cover" } else { "h1.title" }}},
         {"name": "INP", "id": format!("inp-{n:08}"), "value": (20.0 + f(2) * 700.0).round(), "delta": 1, "rating": "good",
          "attribution": {"target": "button.theme-toggle"}},
         {"name": "CLS", "id": format!("cls-{n:08}"), "value": (f(3) * 0.4 * 1000.0).round() / 1000.0, "delta": 0, "rating": "good"},
         {"name": "FCP", "id": format!("fcp-{n:08}"), "value": 300.0 + f(4) * 3500.0, "delta": 1, "rating": "good"},
         {"name": "TTFB", "id": format!("ttfb-{n:08}"), "value": 40.0 + f(5) * 2000.0, "delta": 1, "rating": "good"},
     ]);
-    let referrer = if n % 4 == 0 {
+    let referrer = if n.is_multiple_of(4) {
         "https://news.example/item"
     } else {
         ""
     };
-    let body = json!({"page": page, "view": format!("view-{n:08}"), "nav": if n % 5 == 0 { "reload" } else { "navigate" },
+    let body = json!({"page": page, "view": format!("view-{n:08}"), "nav": if n.is_multiple_of(5) { "reload" } else { "navigate" },
                       "ect": "4g", "ref": referrer, "metrics": metrics});
-    let user_agent = if n % 2 == 0 { PHONE } else { CHROME };
+    let user_agent = if n.is_multiple_of(2) { PHONE } else { CHROME };
     let mut post = Request::post("/api/vitals")
         .header("sec-fetch-site", "same-origin")
         .header(header::USER_AGENT, user_agent)
