@@ -161,6 +161,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/owner/media") view=media::MediaPage ssr=SsrMode::Async/>
                     <Route path=path!("/owner/content") view=editor::overview::ContentPage ssr=SsrMode::Async/>
                     <Route path=path!("/owner/backup") view=backup::BackupPage ssr=SsrMode::Async/>
+                    <Route path=path!("/owner/vitals") view=vitals::dashboard::VitalsPage ssr=SsrMode::Async/>
                     <Route path=path!("/owner/history/:kind/:id") view=editor::history::HistoryPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

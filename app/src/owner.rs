@@ -298,6 +298,7 @@ pub(crate) fn OwnerNav(current: &'static str) -> impl IntoView {
         ("/owner/content", "Content"),
         ("/owner/inbox", "Inbox"),
         ("/owner/media", "Media"),
+        ("/owner/vitals", "Web Vitals"),
         ("/owner/backup", "Export"),
         ("/owner/security", "Security log"),
     ];

@@ -1,9 +1,10 @@
 //! Core Web Vitals from real visitors. [`rules`] holds the metrics' rules as the reference
-//! library applies them, for the browser collector ([`collect`]) and the server's ratings to
-//! share.
+//! library applies them, for the browser collector (`collect`) and the server's ratings to
+//! share; [`dashboard`] is the owner's view of what was measured.
 
 #[cfg(feature = "hydrate")]
 pub mod collect;
+pub mod dashboard;
 pub mod rules;
 
 /// The `<meta name>` that asks visitors' browsers to measure, with the share of page views to

@@ -14,6 +14,7 @@
 //! once rather than silently half-stored. The client's `rating` must be one of the three names
 //! but is not trusted: the server works it out again from the value ([`MetricName::rate`]).
 
+use app::vitals::rules;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -139,28 +140,27 @@ impl MetricName {
         }
     }
 
+    /// The same metric in the app's rules, which hold the thresholds for the collector, the
+    /// dashboard and these ratings alike.
+    pub fn rules(self) -> rules::Name {
+        match self {
+            Self::Lcp => rules::Name::Lcp,
+            Self::Inp => rules::Name::Inp,
+            Self::Cls => rules::Name::Cls,
+            Self::Fcp => rules::Name::Fcp,
+            Self::Ttfb => rules::Name::Ttfb,
+        }
+    }
+
     /// The good and poor thresholds: good up to the first, poor above the second. They are
     /// web-vitals' (`LCPThresholds` and friends, <https://web.dev/articles/defining-core-web-vitals-thresholds>).
     pub fn thresholds(self) -> (f64, f64) {
-        match self {
-            Self::Lcp => (2500.0, 4000.0),
-            Self::Inp => (200.0, 500.0),
-            Self::Cls => (0.1, 0.25),
-            Self::Fcp => (1800.0, 3000.0),
-            Self::Ttfb => (800.0, 1800.0),
-        }
+        self.rules().thresholds()
     }
 
     /// The rating of `value`, as web-vitals gives it.
     pub fn rate(self, value: f64) -> Rating {
-        let (good, poor) = self.thresholds();
-        if value <= good {
-            Rating::Good
-        } else if value <= poor {
-            Rating::NeedsImprovement
-        } else {
-            Rating::Poor
-        }
+        self.rules().rating(value).into()
     }
 
     /// The attribution fields this metric may carry. The names are web-vitals' own
@@ -197,6 +197,16 @@ impl MetricName {
                 ("connectionDuration", Field::Millis),
                 ("requestDuration", Field::Millis),
             ],
+        }
+    }
+}
+
+impl From<rules::Rating> for Rating {
+    fn from(rating: rules::Rating) -> Self {
+        match rating {
+            rules::Rating::Good => Self::Good,
+            rules::Rating::NeedsImprovement => Self::NeedsImprovement,
+            rules::Rating::Poor => Self::Poor,
         }
     }
 }
