@@ -14,12 +14,12 @@
 //! start when activated and measure from `activationStart`; a bfcache restore starts a new page
 //! view with new ids.
 
-use super::rules::{EventEntry, Interactions, LayoutShifts, Name, Reporter, Shift, metric_id};
+use super::rules::{
+    EventEntry, Interactions, LayoutShifts, Name, Reporter, Shift, metric_id, sort_stably,
+};
 use gloo::events::{EventListener, EventListenerOptions};
 use gloo::timers::callback::Timeout;
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::fmt::Write as _;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -149,11 +149,11 @@ pub fn start() {
         .ok()
         .flatten()
         .and_then(|meta| meta.get_attribute("content"))
-        .and_then(|content| content.parse::<f64>().ok())
+        .and_then(|content| content.parse::<u8>().ok())
     else {
         return;
     };
-    if js_sys::Math::random() * 100.0 >= percent {
+    if js_sys::Math::random() * 100.0 >= f64::from(percent) {
         return;
     }
     let window = web_sys::window().expect_throw("a window");
@@ -192,14 +192,13 @@ impl Metric {
     }
 }
 
-/// A value waiting for the next beacon: the metric's fields and its attribution, as JSON.
-#[derive(Debug)]
+/// A value waiting for the next beacon: the metric's fields and its attribution.
 struct Queued {
     name: Name,
     id: String,
     value: f64,
     delta: f64,
-    attribution: String,
+    attribution: js_sys::Object,
 }
 
 /// What INP's attribution needs of an event entry.
@@ -251,7 +250,8 @@ struct State {
     inp_observer: Option<Observer>,
     pending_events: Vec<Entry>,
     events_seen: usize,
-    facts: HashMap<usize, EventFacts>,
+    /// What attribution needs of the entries the INP candidates hold, by entry number.
+    facts: Vec<(usize, EventFacts)>,
     frames: Vec<Frame>,
     /// The number of the first frame in `frames`.
     frames_dropped: usize,
@@ -395,8 +395,8 @@ fn observe(
 fn sorted(entries: js_sys::Array, by_end: bool) -> Vec<Entry> {
     let mut entries: Vec<Entry> = entries.iter().map(JsCast::unchecked_into).collect();
     if by_end {
-        entries.sort_by(|a, b| {
-            (a.start_time() + a.duration()).total_cmp(&(b.start_time() + b.duration()))
+        sort_stably(&mut entries, |a, b| {
+            a.start_time() + a.duration() < b.start_time() + b.duration()
         });
     }
     entries
@@ -430,7 +430,7 @@ fn begin() {
         inp_observer: None,
         pending_events: Vec::new(),
         events_seen: 0,
-        facts: HashMap::new(),
+        facts: Vec::new(),
         frames: Vec::new(),
         frames_dropped: 0,
         count_polyfill: None,
@@ -652,44 +652,40 @@ impl State {
         send(&body);
     }
 
+    /// The beacon's JSON (written by the browser's `JSON.stringify`, which writes numbers
+    /// exactly as web-vitals' own would be sent).
     fn beacon(&self) -> String {
-        let location = document().location();
-        let page = location.and_then(|l| l.pathname().ok()).unwrap_or_default();
-        let mut out = String::with_capacity(256 + 160 * self.queue.len());
-        out.push_str("{\"page\":");
-        json_string(&mut out, if page.starts_with('/') { &page } else { "/" });
-        out.push_str(",\"view\":");
-        json_string(&mut out, &self.view);
-        out.push_str(",\"nav\":");
-        json_string(&mut out, self.nav);
+        let document = document();
+        let page = document
+            .location()
+            .and_then(|l| l.pathname().ok())
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or_else(|| "/".to_owned());
+        let beacon = js_sys::Object::new();
+        set(&beacon, "page", &JsValue::from_str(&page));
+        set(&beacon, "view", &JsValue::from_str(&self.view));
+        set(&beacon, "nav", &JsValue::from_str(self.nav));
         if let Some(ect) = effective_connection_type() {
-            out.push_str(",\"ect\":");
-            json_string(&mut out, ect);
+            set(&beacon, "ect", &JsValue::from_str(ect));
         }
-        out.push_str(",\"ref\":");
-        json_string(&mut out, &document().referrer());
-        out.push_str(",\"metrics\":[");
-        for (i, q) in self.queue.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str("{\"name\":");
-            json_string(&mut out, q.name.as_str());
-            out.push_str(",\"id\":");
-            json_string(&mut out, &q.id);
-            let _ = write!(
-                out,
-                ",\"value\":{},\"delta\":{},\"rating\":",
-                json_number(q.value),
-                json_number(q.delta)
-            );
-            json_string(&mut out, q.name.rating(q.value).as_str());
-            out.push_str(",\"attribution\":");
-            out.push_str(&q.attribution);
-            out.push('}');
+        set(&beacon, "ref", &JsValue::from_str(&document.referrer()));
+        let metrics = js_sys::Array::new();
+        for q in &self.queue {
+            let metric = js_sys::Object::new();
+            set(&metric, "name", &JsValue::from_str(q.name.as_str()));
+            set(&metric, "id", &JsValue::from_str(&q.id));
+            set(&metric, "value", &JsValue::from_f64(q.value));
+            set(&metric, "delta", &JsValue::from_f64(q.delta));
+            let rating = q.name.rating(q.value).as_str();
+            set(&metric, "rating", &JsValue::from_str(rating));
+            set(&metric, "attribution", &q.attribution);
+            metrics.push(&metric);
         }
-        out.push_str("]}");
-        out
+        set(&beacon, "metrics", &metrics);
+        js_sys::JSON::stringify(&beacon)
+            .ok()
+            .and_then(|json| json.as_string())
+            .unwrap_or_default()
     }
 
     // LCP (web-vitals' onLCP and attribution/onLCP).
@@ -824,7 +820,7 @@ impl State {
                 .iter()
                 .any(|i| i.entries.contains(&index));
             if candidate {
-                self.facts.insert(
+                self.facts.push((
                     index,
                     EventFacts {
                         name: entry.name(),
@@ -833,7 +829,7 @@ impl State {
                         target: selector(entry.target()),
                         frame,
                     },
-                );
+                ));
             }
         }
         let kept: Vec<usize> = self
@@ -842,7 +838,7 @@ impl State {
             .iter()
             .flat_map(|i| i.entries.iter().copied())
             .collect();
-        self.facts.retain(|index, _| kept.contains(index));
+        self.facts.retain(|(index, _)| kept.contains(index));
         let count = interaction_count(self.count_polyfill.as_ref());
         if let Some(value) = self.interactions.value(count, self.restored_at.is_some())
             && value != self.inp.value
@@ -936,7 +932,7 @@ impl State {
 
     // Attribution: a JSON object of the fields the server allows (server/src/vitals/beacon.rs).
 
-    fn attribution(&self, which: Which) -> String {
+    fn attribution(&self, which: Which) -> js_sys::Object {
         let mut out = Attribution::default();
         let restored = self.restored_at.is_some();
         match which {
@@ -1049,7 +1045,8 @@ impl State {
             .interactions
             .estimate(count)
             .and_then(|i| i.entries.first())
-            .and_then(|index| self.facts.get(index));
+            .and_then(|index| self.facts.iter().find(|(i, _)| i == index))
+            .map(|(_, facts)| facts);
         let Some(first) = first else {
             out.millis("inputDelay", 0.0);
             out.millis("processingDuration", 0.0);
@@ -1089,57 +1086,35 @@ enum Which {
     Ttfb,
 }
 
-/// A JSON object under construction.
-#[derive(Debug, Default)]
-struct Attribution(String);
+/// An attribution object under construction.
+struct Attribution(js_sys::Object);
+
+impl Default for Attribution {
+    fn default() -> Self {
+        Self(js_sys::Object::new())
+    }
+}
 
 impl Attribution {
-    fn key(&mut self, key: &str) {
-        self.0.push(if self.0.is_empty() { '{' } else { ',' });
-        json_string(&mut self.0, key);
-        self.0.push(':');
-    }
-
     fn text(&mut self, key: &str, value: &str) {
-        self.key(key);
         // The server takes at most 500 characters.
         let cut: String = value.chars().take(500).collect();
-        json_string(&mut self.0, &cut);
+        set(&self.0, key, &JsValue::from_str(&cut));
     }
 
     /// A duration, kept within what the server accepts (0 to ten minutes).
     fn millis(&mut self, key: &str, value: f64) {
-        self.key(key);
-        let _ = write!(self.0, "{}", json_number(value.clamp(0.0, 600_000.0)));
+        let value = if value.is_finite() {
+            value.clamp(0.0, 600_000.0)
+        } else {
+            0.0
+        };
+        set(&self.0, key, &JsValue::from_f64(value));
     }
 
-    fn finish(mut self) -> String {
-        if self.0.is_empty() {
-            return "{}".to_owned();
-        }
-        self.0.push('}');
+    fn finish(self) -> js_sys::Object {
         self.0
     }
-}
-
-fn json_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// A finite number as JSON writes it (a value is never NaN or infinite; 0 stands in if it were).
-fn json_number(value: f64) -> f64 {
-    if value.is_finite() { value } else { 0.0 }
 }
 
 fn effective_connection_type() -> Option<&'static str> {
@@ -1206,26 +1181,21 @@ fn selector(mut node: Option<web_sys::Node>) -> String {
         let part = match &id {
             Some(id) => format!("#{id}"),
             None => {
-                let name = if current.node_type() == web_sys::Node::ELEMENT_NODE {
-                    current.node_name().to_lowercase()
+                // ASCII case, as HTML's names are: Unicode's case tables would double the
+                // collector's size.
+                let mut name = current.node_name();
+                if current.node_type() == web_sys::Node::ELEMENT_NODE {
+                    name.make_ascii_lowercase();
                 } else {
-                    current
-                        .node_name()
-                        .to_uppercase()
-                        .trim_start_matches('#')
-                        .to_owned()
-                };
-                let mut classes: Vec<String> = element
-                    .map(|e| {
-                        let list = e.class_list();
-                        (0..list.length()).filter_map(|i| list.item(i)).collect()
-                    })
-                    .unwrap_or_default();
-                classes.sort();
-                std::iter::once(name)
-                    .chain(classes)
-                    .collect::<Vec<_>>()
-                    .join(".")
+                    name.make_ascii_uppercase();
+                    name = name.trim_start_matches('#').to_owned();
+                }
+                // Sorted as JavaScript sorts them (by UTF-16 code units), and by its sort.
+                let classes = element.map_or_else(js_sys::Array::new, |e| {
+                    js_sys::Array::from(&e.class_list()).sort()
+                });
+                classes.unshift(&JsValue::from_str(&name));
+                String::from(classes.join("."))
             }
         };
         let length = |s: &str| s.encode_utf16().count();

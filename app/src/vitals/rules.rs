@@ -227,11 +227,7 @@ impl Interactions {
             }
         }
         // Stable, as Array.prototype.sort is: equal latencies keep their arrival order.
-        self.longest.sort_by(|a, b| {
-            b.latency
-                .partial_cmp(&a.latency)
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
+        sort_stably(&mut self.longest, |a, b| a.latency > b.latency);
         self.longest.truncate(MAX_INTERACTIONS);
     }
 
@@ -253,6 +249,19 @@ impl Interactions {
             Some(interaction) => Some(interaction.latency),
             None if restored && count > self.count_before => Some(8.0),
             None => None,
+        }
+    }
+}
+
+/// Sorts `items` so that none is `before` one ahead of it, keeping the order of equals, as
+/// `Array.prototype.sort` does. An insertion sort: the lists here are a few dozen long at most,
+/// and the standard library's sorts would add several kilobytes to the WASM for each type.
+pub fn sort_stably<T>(items: &mut [T], before: impl Fn(&T, &T) -> bool) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 && before(&items[j], &items[j - 1]) {
+            items.swap(j, j - 1);
+            j -= 1;
         }
     }
 }
@@ -375,6 +384,15 @@ mod tests {
         inp.add(30, event(100, 48.0, 0.0));
         assert_eq!(inp.estimate(61).map(|i| i.latency), Some(48.0));
         assert_eq!(inp.value(61, true), Some(48.0));
+    }
+
+    #[test]
+    fn sorting_keeps_the_order_of_equals() {
+        let mut items = [(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd'), (1, 'e')];
+        sort_stably(&mut items, |a, b| a.0 > b.0);
+        assert_eq!(items, [(3, 'a'), (3, 'c'), (2, 'd'), (1, 'b'), (1, 'e')]);
+        let mut none: [u8; 0] = [];
+        sort_stably(&mut none, |a, b| a < b);
     }
 
     #[test]
