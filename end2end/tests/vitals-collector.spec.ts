@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { expect, gotoHydrated, resetOwner, signInAsOwner, sql, test } from '../fixtures';
+import { expect, gotoHydrated, resetOwner, signInAsOwner, sql, test, waitForHydration } from '../fixtures';
 import type { Page } from '@playwright/test';
 
 // The Web Vitals collector (app/src/vitals/collect.rs) against the reference: the npm
@@ -32,7 +33,9 @@ interface Reported {
 
 /** Adds web-vitals to every page the test opens; what it reports is kept in sessionStorage. */
 async function addOracle(page: Page): Promise<void> {
-  await page.addInitScript({ path: ORACLE });
+  // The IIFE build declares `var webVitals`; an init script runs in a function of its own, so
+  // the global is made explicit.
+  await page.addInitScript({ content: `${readFileSync(ORACLE, 'utf8')}\nwindow.webVitals = webVitals;` });
   await page.addInitScript(() => {
     const w = window as unknown as { webVitals: Record<string, (cb: (m: Record<string, unknown>) => void) => void> };
     const keep = (m: Record<string, unknown>) => {
@@ -142,8 +145,18 @@ test('every metric folio stores equals what web-vitals reports on the same page 
   forget();
   await addOracle(page);
   const slug = projectSlug();
-  // The cover (the page's largest image) arrives late, so LCP is the image, well after FCP.
-  await page.route(/\/(demo|media)\/.+\.(webp|avif|jpg|png)/, async (route) => {
+  // A large image arrives late (it is put at the top of the page as it loads, and held back
+  // for 700 ms), so LCP is that image, well after FCP.
+  await page.addInitScript(() => {
+    if (!location.pathname.startsWith('/projects/')) return;
+    document.addEventListener('DOMContentLoaded', () => {
+      const img = new Image(1200, 800);
+      img.alt = '';
+      img.src = '/demo/brisk-ledger-reconciliation-1600.webp?late';
+      document.querySelector('main')!.prepend(img);
+    });
+  });
+  await page.route('**/*?late', async (route) => {
     await new Promise((r) => setTimeout(r, 700));
     await route.continue();
   });
@@ -153,6 +166,10 @@ test('every metric folio stores equals what web-vitals reports on the same page 
   await shiftTheContent(page);
   await slowClicks(page, 'h1', 250);
   await page.locator('h1').click();
+  // Both handle event entries when the browser is next idle. Hidden sooner, web-vitals v6
+  // reports INP without the entries still waiting (its hidden handler runs before the idle
+  // work it queued) while folio handles them first; the steady state is what is compared.
+  await page.evaluate(() => new Promise((r) => requestIdleCallback(() => r(null), { timeout: 3000 })));
   // Leaving the page hides it: both report what they have.
   await page.goto('/about');
 
@@ -202,8 +219,11 @@ test('a page restored from the back/forward cache is a new page view with new id
     });
   });
   await gotoHydrated(page, '/writing');
-  await page.goto('/about');
-  await page.goBack();
+  // Loaded whole before going back: a restore is no navigation the guard could tell a
+  // cancelled load by.
+  await gotoHydrated(page, '/about');
+  // A restore fires no load event: wait only for the navigation to commit.
+  await page.goBack({ waitUntil: 'commit' });
   await expect.poll(() => page.evaluate(() => sessionStorage.getItem('restored'))).toBe('/writing');
   await page.goto('/contact');
 
@@ -232,14 +252,15 @@ test('a reload is reported as a reload', async ({ page }) => {
   forget();
   await gotoHydrated(page, '/writing');
   await page.reload();
-  await page.waitForLoadState('load');
+  // The collector starts with the islands: a page left before then reports nothing.
+  await waitForHydration(page);
   await page.goto('/about');
   await expect.poll(() => stored('/writing').map((s) => s.nav)).toContain('reload');
   const navs = new Set(stored('/writing').map((s) => s.nav));
   expect([...navs].sort()).toEqual(['navigate', 'reload']);
 });
 
-test('the owner is never measured, and neither are bots', async ({ page, browser }) => {
+test('the owner is never measured', async ({ page }) => {
   forget();
   resetOwner();
   await signInAsOwner(page);
@@ -248,26 +269,14 @@ test('the owner is never measured, and neither are bots', async ({ page, browser
   await page.goto('/about');
   await page.goto('/contact');
 
-  const bot = await browser.newContext({
-    userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
-  });
-  const crawler = await bot.newPage();
-  let beacons = 0;
-  crawler.on('request', (r) => {
-    if (new URL(r.url()).pathname === '/api/vitals') beacons += 1;
-  });
-  await gotoHydrated(crawler, '/writing');
-  await expect(crawler.locator('meta[name="folio-vitals"]')).toHaveCount(1);
-  await crawler.goto('/about');
-  await crawler.goto('/contact');
-  await bot.close();
-  // The bot's browser did send (the page cannot tell), and the server kept nothing of it.
-  expect(beacons).toBeGreaterThan(0);
-
-  // A visitor's beacon sent after all of those is stored: the ones before it would have been too.
+  // The same pages as a visitor are measured. (Bots are refused by the server, whatever their
+  // browser sends: server/tests/vitals.rs. Playwright's user-agent override does not reach
+  // the beacons a page sends as it is left, so a browser here cannot play one.)
   await page.context().clearCookies();
   await gotoHydrated(page, '/writing');
+  await expect(page.locator('meta[name="folio-vitals"]')).toHaveCount(1);
   await page.goto('/about');
   await expect.poll(() => stored('/writing').length).toBeGreaterThan(0);
-  expect(sql('select count(distinct view_id) from vitals_views')).toEqual(['1']);
+  // The owner's view of /writing and the visitor's: only the visitor's is kept.
+  expect(sql("select count(*) from vitals_views where route = '/writing'")).toEqual(['1']);
 });
