@@ -674,8 +674,8 @@ async fn the_rollup_moves_old_rows_into_daily_histograms_once(pool: PgPool) {
     };
     let (bins, views, referrers) = daily().await;
     let old = today() - time::Duration::days(40);
-    let lcp = folio_server::vitals::beacon::MetricName::Lcp;
-    let bin = |value| folio_server::vitals::bins::bin(lcp, value);
+    let lcp = app::vitals::rules::Name::Lcp;
+    let bin = |value| app::vitals::bins::bin(lcp, value);
     // 1,200 and 1,250 ms share a bin; 5,000 ms is poor, in its own.
     assert_eq!(bin(1200.0), bin(1250.0));
     let row = |name: &str, rating: &str, bin: i16, count: i64| {

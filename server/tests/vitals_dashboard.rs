@@ -5,13 +5,14 @@
 
 mod common;
 
-use app::vitals::dashboard::{LAST_BIN, assess, bin_ceiling};
+use app::vitals::bins;
+use app::vitals::dashboard::assess;
 use app::vitals::rules::Name;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
 use common::{Reply, opening_tag, request, send, signed_in};
-use folio_server::vitals::{beacon::MetricName, bins, upkeep};
+use folio_server::vitals::upkeep;
 use serde_json::json;
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -155,11 +156,6 @@ fn card(html: &str, name: &str) -> Expected {
         needs_improvement: number(tag, "data-needs-improvement"),
         poor: number(tag, "data-poor"),
     }
-}
-
-/// The ingest's name for a metric.
-fn metric(name: &str) -> MetricName {
-    serde_json::from_value(json!(name)).expect("a metric name")
 }
 
 fn rating_of(name: &str, stats: &Expected) -> app::vitals::rules::Rating {
@@ -343,7 +339,7 @@ async fn ninety_days_merge_raw_values_with_rolled_up_days(pool: PgPool) {
 
     let quarter = dashboard(&app, &cookie, "?period=90d").await.body;
     for name in ["LCP", "INP", "CLS", "FCP", "TTFB"] {
-        let metric = metric(name);
+        let metric = Name::parse(name).expect("a metric name");
         let mut values = raw(&pool, name, "").await;
         let rolled: Vec<(i16, String, i64)> =
             sqlx::query_as("select bin, rating, count from vitals_daily where name = $1")
@@ -367,21 +363,6 @@ async fn ninety_days_merge_raw_values_with_rolled_up_days(pool: PgPool) {
         quarter.contains(&format!("data-day=\"{old_day}\" data-route=\"/\"")),
         "the rolled-up day's views"
     );
-}
-
-#[test]
-fn the_dashboards_bin_edges_are_the_rollups() {
-    for name in Name::ALL {
-        let metric = metric(name.as_str());
-        for bin in 0..=LAST_BIN {
-            assert_eq!(
-                bin_ceiling(name, bin),
-                bins::range(metric, bin).1,
-                "{name:?} {bin}"
-            );
-        }
-    }
-    assert_eq!(LAST_BIN, bins::LAST);
 }
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]

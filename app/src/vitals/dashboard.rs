@@ -282,17 +282,6 @@ pub fn assess(lcp: Option<Rating>, inp: Option<Rating>, cls: Option<Rating>) -> 
     }
 }
 
-/// The highest bin a value is rolled up into (`server/src/vitals/bins.rs`).
-pub const LAST_BIN: i16 = 116;
-
-/// The upper edge of histogram bin `bin`, where the dashboard places a rolled-up value: bins
-/// are log-spaced, 20 to a decade, in milliseconds (CLS in thousandths), bin 0 holding
-/// everything below one unit. Mirrors `server/src/vitals/bins.rs`, which a test holds it to.
-pub fn bin_ceiling(name: Name, bin: i16) -> f64 {
-    let scale = if name == Name::Cls { 1000.0 } else { 1.0 };
-    10f64.powf(f64::from(bin.max(0)) / 20.0) / scale
-}
-
 #[server(endpoint = "owner/vitals", input = server_fn::codec::GetUrl)]
 pub async fn vitals_dashboard(
     period: Option<String>,
@@ -851,11 +840,9 @@ fn Referrers(referrers: Vec<Referrer>) -> impl IntoView {
 pub mod ssr {
     //! The dashboard's queries. Every one filters on `day` first (the tables' indexes), and
     //! the 24-hour period then on the raw rows' time.
-    use super::{
-        Bucket, Dashboard, Element, Filters, LAST_BIN, Marker, Period, Referrer, Stat, Visit,
-        bin_ceiling,
-    };
+    use super::{Bucket, Dashboard, Element, Filters, Marker, Period, Referrer, Stat, Visit};
     use crate::error::AppError;
+    use crate::vitals::bins;
     use crate::vitals::rules::Name;
     use sqlx::PgPool;
     use sqlx::types::time::{Date, OffsetDateTime};
@@ -919,8 +906,9 @@ pub mod ssr {
     ) -> Result<Dashboard, AppError> {
         let window = window(period, OffsetDateTime::now_utc());
         let Filters { route, device, nav } = &filters;
+        // A rolled-up value stands at its bin's upper edge.
         let edges =
-            |name: Name| -> Vec<f64> { (0..=LAST_BIN).map(|k| bin_ceiling(name, k)).collect() };
+            |name: Name| -> Vec<f64> { (0..=bins::LAST).map(|k| bins::range(name, k).1).collect() };
         let (first_day, since) = (window.first_day, window.since);
 
         // Every value of the period, raw ones as themselves and rolled-up ones at their bin's

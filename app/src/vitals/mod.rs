@@ -2,6 +2,7 @@
 //! library applies them, for the browser collector (`collect`) and the server's ratings to
 //! share; [`dashboard`] is the owner's view of what was measured.
 
+pub mod bins;
 #[cfg(feature = "hydrate")]
 pub mod collect;
 pub mod dashboard;

@@ -5,8 +5,9 @@
 //! estimate (`InteractionManager.ts`) and metric ids (`generateUniqueID.ts`). The collector
 //! feeds them with `PerformanceObserver` entries.
 
-/// A metric the collector measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A metric the collector measures (and the beacon names: `LCP`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Name {
     Lcp,
     Inp,
@@ -56,7 +57,8 @@ impl Name {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Rating {
     Good,
     NeedsImprovement,
@@ -285,6 +287,8 @@ mod tests {
         assert_eq!(Name::Cls.rating(0.1), Rating::Good);
         assert_eq!(Name::Cls.rating(0.26), Rating::Poor);
         assert_eq!(Name::Inp.rating(201.0), Rating::NeedsImprovement);
+        assert_eq!(Name::Fcp.rating(3000.5), Rating::Poor);
+        assert_eq!(Name::Ttfb.rating(0.0), Rating::Good);
         for name in Name::ALL {
             assert_eq!(Name::parse(name.as_str()), Some(name));
         }

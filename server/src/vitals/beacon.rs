@@ -12,9 +12,10 @@
 //!
 //! Unknown fields anywhere are refused, so a collector that drifts from this format is told at
 //! once rather than silently half-stored. The client's `rating` must be one of the three names
-//! but is not trusted: the server works it out again from the value ([`MetricName::rate`]).
+//! but is not trusted: the server works it out again from the value (`Name::rating`, the
+//! app's rules).
 
-use app::vitals::rules;
+pub use app::vitals::rules::{Name, Rating};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -51,7 +52,7 @@ pub struct Beacon {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Metric {
-    pub name: MetricName,
+    pub name: Name,
     /// Unique per metric instance; a re-report of a grown CLS or INP carries the same id.
     pub id: String,
     pub value: f64,
@@ -61,30 +62,6 @@ pub struct Metric {
     pub rating: Rating,
     #[serde(default)]
     pub attribution: Map<String, Value>,
-}
-
-/// The five metrics web-vitals reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-pub enum MetricName {
-    #[serde(rename = "LCP")]
-    Lcp,
-    #[serde(rename = "INP")]
-    Inp,
-    #[serde(rename = "CLS")]
-    Cls,
-    #[serde(rename = "FCP")]
-    Fcp,
-    #[serde(rename = "TTFB")]
-    Ttfb,
-}
-
-/// How a value compares with the metric's thresholds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Rating {
-    Good,
-    NeedsImprovement,
-    Poor,
 }
 
 /// web-vitals' `navigationType`.
@@ -121,103 +98,48 @@ enum Field {
     Millis,
 }
 
-impl MetricName {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Lcp => "LCP",
-            Self::Inp => "INP",
-            Self::Cls => "CLS",
-            Self::Fcp => "FCP",
-            Self::Ttfb => "TTFB",
-        }
-    }
-
-    /// The largest value accepted.
-    pub fn max(self) -> f64 {
-        match self {
-            Self::Cls => MAX_CLS,
-            _ => MAX_MILLIS,
-        }
-    }
-
-    /// The same metric in the app's rules, which hold the thresholds for the collector, the
-    /// dashboard and these ratings alike.
-    pub fn rules(self) -> rules::Name {
-        match self {
-            Self::Lcp => rules::Name::Lcp,
-            Self::Inp => rules::Name::Inp,
-            Self::Cls => rules::Name::Cls,
-            Self::Fcp => rules::Name::Fcp,
-            Self::Ttfb => rules::Name::Ttfb,
-        }
-    }
-
-    /// The good and poor thresholds: good up to the first, poor above the second. They are
-    /// web-vitals' (`LCPThresholds` and friends, <https://web.dev/articles/defining-core-web-vitals-thresholds>).
-    pub fn thresholds(self) -> (f64, f64) {
-        self.rules().thresholds()
-    }
-
-    /// The rating of `value`, as web-vitals gives it.
-    pub fn rate(self, value: f64) -> Rating {
-        self.rules().rating(value).into()
-    }
-
-    /// The attribution fields this metric may carry. The names are web-vitals' own
-    /// (`attribution.element`, `attribution.inputDelay`, ...), cut down to what the dashboard
-    /// shows: what was slow, and which part of the time it spent where.
-    fn attribution(self) -> &'static [(&'static str, Field)] {
-        match self {
-            Self::Lcp => &[
-                ("element", Field::Text),
-                ("url", Field::Text),
-                ("timeToFirstByte", Field::Millis),
-                ("resourceLoadDelay", Field::Millis),
-                ("resourceLoadDuration", Field::Millis),
-                ("elementRenderDelay", Field::Millis),
-            ],
-            Self::Inp => &[
-                ("target", Field::Text),
-                ("type", Field::Text),
-                ("loadState", Field::Text),
-                ("inputDelay", Field::Millis),
-                ("processingDuration", Field::Millis),
-                ("presentationDelay", Field::Millis),
-            ],
-            Self::Cls => &[("target", Field::Text), ("loadState", Field::Text)],
-            Self::Fcp => &[
-                ("loadState", Field::Text),
-                ("timeToFirstByte", Field::Millis),
-                ("firstByteToFCP", Field::Millis),
-            ],
-            Self::Ttfb => &[
-                ("waitingDuration", Field::Millis),
-                ("cacheDuration", Field::Millis),
-                ("dnsDuration", Field::Millis),
-                ("connectionDuration", Field::Millis),
-                ("requestDuration", Field::Millis),
-            ],
-        }
+/// The largest value accepted for `name`.
+pub fn max(name: Name) -> f64 {
+    match name {
+        Name::Cls => MAX_CLS,
+        _ => MAX_MILLIS,
     }
 }
 
-impl From<rules::Rating> for Rating {
-    fn from(rating: rules::Rating) -> Self {
-        match rating {
-            rules::Rating::Good => Self::Good,
-            rules::Rating::NeedsImprovement => Self::NeedsImprovement,
-            rules::Rating::Poor => Self::Poor,
-        }
-    }
-}
-
-impl Rating {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Good => "good",
-            Self::NeedsImprovement => "needs-improvement",
-            Self::Poor => "poor",
-        }
+/// The attribution fields `name` may carry. The names are web-vitals' own
+/// (`attribution.element`, `attribution.inputDelay`, ...), cut down to what the dashboard
+/// shows: what was slow, and which part of the time it spent where.
+fn attribution(name: Name) -> &'static [(&'static str, Field)] {
+    match name {
+        Name::Lcp => &[
+            ("element", Field::Text),
+            ("url", Field::Text),
+            ("timeToFirstByte", Field::Millis),
+            ("resourceLoadDelay", Field::Millis),
+            ("resourceLoadDuration", Field::Millis),
+            ("elementRenderDelay", Field::Millis),
+        ],
+        Name::Inp => &[
+            ("target", Field::Text),
+            ("type", Field::Text),
+            ("loadState", Field::Text),
+            ("inputDelay", Field::Millis),
+            ("processingDuration", Field::Millis),
+            ("presentationDelay", Field::Millis),
+        ],
+        Name::Cls => &[("target", Field::Text), ("loadState", Field::Text)],
+        Name::Fcp => &[
+            ("loadState", Field::Text),
+            ("timeToFirstByte", Field::Millis),
+            ("firstByteToFCP", Field::Millis),
+        ],
+        Name::Ttfb => &[
+            ("waitingDuration", Field::Millis),
+            ("cacheDuration", Field::Millis),
+            ("dnsDuration", Field::Millis),
+            ("connectionDuration", Field::Millis),
+            ("requestDuration", Field::Millis),
+        ],
     }
 }
 
@@ -295,12 +217,8 @@ fn check_id(field: &str, id: &str) -> Result<(), String> {
 
 fn check_metric(metric: &Metric) -> Result<(), String> {
     check_id("id", &metric.id)?;
-    let max = metric.name.max();
-    let unit = if metric.name == MetricName::Cls {
-        ""
-    } else {
-        " ms"
-    };
+    let max = max(metric.name);
+    let unit = if metric.name == Name::Cls { "" } else { " ms" };
     if !metric.value.is_finite() || metric.value < 0.0 {
         return Err(format!(
             "value {} must be a finite number, at least 0.",
@@ -319,7 +237,7 @@ fn check_metric(metric: &Metric) -> Result<(), String> {
             metric.delta
         ));
     }
-    let allowed = metric.name.attribution();
+    let allowed = attribution(metric.name);
     if metric.attribution.len() > MAX_ATTRIBUTION_FIELDS {
         return Err(format!(
             "attribution has more than {MAX_ATTRIBUTION_FIELDS} fields."
@@ -382,21 +300,17 @@ mod tests {
                           "attribution": {"element": "main > img.cover", "resourceLoadDelay": 12.5}}]}"#;
         let beacon = parse(body.as_bytes()).expect("valid");
         assert_eq!(beacon.ect, Some(Connection::FourG));
-        assert_eq!(beacon.metrics[0].name, MetricName::Lcp);
+        assert_eq!(beacon.metrics[0].name, Name::Lcp);
         assert_eq!(beacon.metrics[0].attribution.len(), 2);
     }
 
     #[test]
-    fn ratings_follow_the_web_vitals_thresholds() {
-        assert_eq!(MetricName::Lcp.rate(2500.0), Rating::Good);
-        assert_eq!(MetricName::Lcp.rate(2500.1), Rating::NeedsImprovement);
-        assert_eq!(MetricName::Lcp.rate(4000.0), Rating::NeedsImprovement);
-        assert_eq!(MetricName::Lcp.rate(4000.1), Rating::Poor);
-        assert_eq!(MetricName::Cls.rate(0.1), Rating::Good);
-        assert_eq!(MetricName::Cls.rate(0.26), Rating::Poor);
-        assert_eq!(MetricName::Inp.rate(201.0), Rating::NeedsImprovement);
-        assert_eq!(MetricName::Fcp.rate(3000.5), Rating::Poor);
-        assert_eq!(MetricName::Ttfb.rate(0.0), Rating::Good);
+    fn the_largest_accepted_time_falls_in_the_last_bin() {
+        assert_eq!(
+            app::vitals::bins::bin(Name::Lcp, MAX_MILLIS),
+            app::vitals::bins::LAST
+        );
+        assert!(app::vitals::bins::bin(Name::Cls, MAX_CLS) <= app::vitals::bins::LAST);
     }
 
     #[test]

@@ -18,7 +18,6 @@
 //! the salts). Never the URL, the address or the user agent themselves.
 
 pub mod beacon;
-pub mod bins;
 pub mod classify;
 pub mod upkeep;
 pub mod writer;
@@ -26,6 +25,7 @@ pub mod writer;
 use crate::AppState;
 use crate::client::ClientAddr;
 use app::owner::Owner;
+use app::vitals::bins;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -178,7 +178,7 @@ async fn accept(state: &AppState, client: ClientAddr, request: Request) -> Resul
         .metrics
         .into_iter()
         .map(|metric| Value {
-            rating: metric.name.rate(metric.value),
+            rating: metric.name.rating(metric.value),
             bin: bins::bin(metric.name, metric.value),
             id: metric.id,
             name: metric.name,

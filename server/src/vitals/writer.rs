@@ -13,7 +13,7 @@
 //! The queue is bounded ([`QUEUE`] beacons): when it is full the beacon is refused at once
 //! rather than held, so a flood costs a fixed amount of memory.
 
-use super::beacon::{MetricName, Rating};
+use super::beacon::{Name, Rating};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -44,7 +44,7 @@ pub struct View {
 #[derive(Debug, Clone)]
 pub struct Value {
     pub id: String,
-    pub name: MetricName,
+    pub name: Name,
     pub value: f64,
     pub rating: Rating,
     pub bin: i16,
