@@ -175,16 +175,14 @@ fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> Option<T> {
 /// One metric instance: a value (negative: none yet), its id, and what was last reported.
 #[derive(Debug)]
 struct Metric {
-    name: Name,
     id: String,
     value: f64,
     reporter: Reporter,
 }
 
 impl Metric {
-    fn new(name: Name, value: f64) -> Self {
+    fn new(value: f64) -> Self {
         Self {
-            name,
             id: new_id(),
             value,
             reporter: Reporter::default(),
@@ -416,16 +414,16 @@ fn begin() {
         queue: Vec::new(),
         idle: Vec::new(),
         idle_scheduled: false,
-        lcp: Metric::new(Name::Lcp, -1.0),
+        lcp: Metric::new(-1.0),
         lcp_final: false,
         lcp_entry: None,
         lcp_target: String::new(),
         lcp_observer: None,
-        fcp: Metric::new(Name::Fcp, -1.0),
+        fcp: Metric::new(-1.0),
         fcp_entry: None,
         fcp_observer: None,
         cls: None,
-        inp: Metric::new(Name::Inp, -1.0),
+        inp: Metric::new(-1.0),
         interactions: Interactions::default(),
         inp_observer: None,
         pending_events: Vec::new(),
@@ -434,7 +432,7 @@ fn begin() {
         frames: Vec::new(),
         frames_dropped: 0,
         count_polyfill: None,
-        ttfb: Metric::new(Name::Ttfb, -1.0),
+        ttfb: Metric::new(-1.0),
     };
     STATE.with_borrow_mut(|slot| *slot = Some(state));
 
@@ -563,13 +561,13 @@ fn double_raf(f: fn(&mut State)) {
 
 impl State {
     /// Queues a metric's value for the next beacon if `bindReporter` would report it now.
-    fn report(&mut self, which: Which, force: bool) {
-        let metric = match which {
-            Which::Lcp => &mut self.lcp,
-            Which::Fcp => &mut self.fcp,
-            Which::Inp => &mut self.inp,
-            Which::Ttfb => &mut self.ttfb,
-            Which::Cls => match &mut self.cls {
+    fn report(&mut self, name: Name, force: bool) {
+        let metric = match name {
+            Name::Lcp => &mut self.lcp,
+            Name::Fcp => &mut self.fcp,
+            Name::Inp => &mut self.inp,
+            Name::Ttfb => &mut self.ttfb,
+            Name::Cls => match &mut self.cls {
                 Some(cls) => &mut cls.metric,
                 None => return,
             },
@@ -577,8 +575,8 @@ impl State {
         let Some(delta) = metric.reporter.report(metric.value, force) else {
             return;
         };
-        let (name, id, value) = (metric.name, metric.id.clone(), metric.value);
-        let attribution = self.attribution(which);
+        let (id, value) = (metric.id.clone(), metric.value);
+        let attribution = self.attribution(name);
         self.queue.retain(|q| q.id != id);
         self.queue.push(Queued {
             name,
@@ -628,13 +626,13 @@ impl State {
         if let Some(cls) = &self.cls {
             let records = sorted(cls.observer.take_records(), false);
             self.on_shift_entries(records);
-            self.report(Which::Cls, true);
+            self.report(Name::Cls, true);
         }
         if let Some(observer) = &self.inp_observer {
             let records = sorted(observer.take_records(), false);
             self.pending_events.extend(records);
             self.process_events();
-            self.report(Which::Inp, true);
+            self.report(Name::Inp, true);
         }
         if !self.first_hidden.is_finite() {
             self.first_hidden = at;
@@ -710,7 +708,7 @@ impl State {
             self.lcp.value = (entry.start_time() - activation_start()).max(0.0);
             self.lcp_entry = Some(entry);
             self.lcp_target = target;
-            self.report(Which::Lcp, false);
+            self.report(Name::Lcp, false);
         }
     }
 
@@ -722,7 +720,7 @@ impl State {
         if let Some(observer) = self.lcp_observer.take() {
             observer.disconnect();
         }
-        self.report(Which::Lcp, true);
+        self.report(Name::Lcp, true);
     }
 
     // FCP, and CLS once FCP is reported.
@@ -740,7 +738,7 @@ impl State {
         if entry.start_time() < self.first_hidden {
             self.fcp.value = (entry.start_time() - activation_start()).max(0.0);
             self.fcp_entry = Some(entry);
-            self.report(Which::Fcp, true);
+            self.report(Name::Fcp, true);
             self.start_cls();
         }
     }
@@ -753,7 +751,7 @@ impl State {
             return;
         };
         self.cls = Some(Cls {
-            metric: Metric::new(Name::Cls, 0.0),
+            metric: Metric::new(0.0),
             shifts: LayoutShifts::default(),
             seen: Vec::new(),
             observer,
@@ -778,10 +776,9 @@ impl State {
             cls.shifts.add(cls.seen.len(), shift);
             cls.seen.push((shift.start_time, shift.value, target));
         }
-        if cls.shifts.value > cls.metric.value {
-            cls.metric.value = cls.shifts.value;
-        }
-        self.report(Which::Cls, false);
+        // The largest window so far: it only grows.
+        cls.metric.value = cls.shifts.value;
+        self.report(Name::Cls, false);
     }
 
     // INP (web-vitals' onINP, InteractionManager and attribution/onINP).
@@ -844,7 +841,7 @@ impl State {
             && value != self.inp.value
         {
             self.inp.value = value;
-            self.report(Which::Inp, false);
+            self.report(Name::Inp, false);
         }
     }
 
@@ -886,7 +883,7 @@ impl State {
     fn measure_ttfb(&mut self) {
         if let Some(entry) = navigation_entry() {
             self.ttfb.value = (entry.response_start() - activation_start()).max(0.0);
-            self.report(Which::Ttfb, true);
+            self.report(Name::Ttfb, true);
         }
     }
 
@@ -904,40 +901,40 @@ impl State {
         })
         .forget();
 
-        self.lcp = Metric::new(Name::Lcp, -1.0);
+        self.lcp = Metric::new(-1.0);
         self.lcp_entry = None;
         self.lcp_target.clear();
-        self.fcp = Metric::new(Name::Fcp, -1.0);
+        self.fcp = Metric::new(-1.0);
         self.fcp_entry = None;
         double_raf(|state| {
             let since = now() - state.restored_at.unwrap_or(0.0);
             state.lcp.value = since;
             state.lcp_final = true;
-            state.report(Which::Lcp, true);
+            state.report(Name::Lcp, true);
             state.fcp.value = since;
-            state.report(Which::Fcp, true);
+            state.report(Name::Fcp, true);
         });
         if let Some(cls) = &mut self.cls {
-            cls.metric = Metric::new(Name::Cls, 0.0);
+            cls.metric = Metric::new(0.0);
             cls.shifts = LayoutShifts::default();
             cls.seen.clear();
         }
         let count = interaction_count(self.count_polyfill.as_ref());
         self.interactions.reset(count);
         self.facts.clear();
-        self.inp = Metric::new(Name::Inp, -1.0);
-        self.ttfb = Metric::new(Name::Ttfb, 0.0);
-        self.report(Which::Ttfb, true);
+        self.inp = Metric::new(-1.0);
+        self.ttfb = Metric::new(0.0);
+        self.report(Name::Ttfb, true);
     }
 
     // Attribution: a JSON object of the fields the server allows (server/src/vitals/beacon.rs).
 
-    fn attribution(&self, which: Which) -> js_sys::Object {
+    fn attribution(&self, name: Name) -> js_sys::Object {
         let mut out = Attribution::default();
         let restored = self.restored_at.is_some();
-        match which {
-            Which::Lcp => self.lcp_attribution(&mut out, restored),
-            Which::Fcp => {
+        match name {
+            Name::Lcp => self.lcp_attribution(&mut out, restored),
+            Name::Fcp => {
                 let (ttfb, load_state) = match (&self.fcp_entry, navigation_entry()) {
                     (Some(fcp), Some(nav)) if !restored => (
                         (nav.response_start() - nav.activation_start().unwrap_or(0.0)).max(0.0),
@@ -949,7 +946,7 @@ impl State {
                 out.millis("firstByteToFCP", self.fcp.value - ttfb);
                 out.text("loadState", load_state);
             }
-            Which::Cls => {
+            Name::Cls => {
                 if let Some(cls) = &self.cls
                     && let Some((start, _, target)) =
                         cls.shifts.largest.and_then(|i| cls.seen.get(i))
@@ -960,8 +957,8 @@ impl State {
                     out.text("loadState", load_state(*start));
                 }
             }
-            Which::Inp => self.inp_attribution(&mut out),
-            Which::Ttfb => {
+            Name::Inp => self.inp_attribution(&mut out),
+            Name::Ttfb => {
                 if let Some(nav) = navigation_entry().filter(|_| !restored) {
                     let activation = nav.activation_start().unwrap_or(0.0);
                     let worker_or_fetch = match nav.worker_start() {
@@ -1075,15 +1072,6 @@ impl State {
         out.millis("processingDuration", processing_end - processing_start);
         out.millis("presentationDelay", next_paint - processing_end);
     }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Which {
-    Lcp,
-    Fcp,
-    Cls,
-    Inp,
-    Ttfb,
 }
 
 /// An attribution object under construction.
