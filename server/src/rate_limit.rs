@@ -1,7 +1,19 @@
 //! Fixed-window rate limits kept in PostgreSQL, so every instance counts together.
 
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use sqlx::PgConnection;
 use std::time::Duration;
+
+/// `response` with `Retry-After: wait` in whole seconds, at least 1 (a refused client must
+/// not be told to come back at once).
+pub fn with_retry_after(mut response: Response, wait: Duration) -> Response {
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(wait.as_secs().max(1)),
+    );
+    response
+}
 
 /// What a limit allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

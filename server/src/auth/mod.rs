@@ -271,14 +271,6 @@ pub fn wait_text(wait: Duration) -> String {
     }
 }
 
-fn with_retry_after(mut response: Response, wait: Duration) -> Response {
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(wait.as_secs().max(1)),
-    );
-    response
-}
-
 /// `POST /sign-in`: email, password, next.
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -356,7 +348,7 @@ pub async fn sign_in(
                 StatusCode::TOO_MANY_REQUESTS,
             )
             .await;
-            with_retry_after(page, wait)
+            crate::rate_limit::with_retry_after(page, wait)
         }
         Ok(Attempt::Busy) => {
             let summary = "Another sign-in is being checked. Try again in a second.".to_owned();
@@ -368,7 +360,7 @@ pub async fn sign_in(
                 StatusCode::TOO_MANY_REQUESTS,
             )
             .await;
-            with_retry_after(page, Duration::from_secs(1))
+            crate::rate_limit::with_retry_after(page, Duration::from_secs(1))
         }
         Err(error) => {
             tracing::error!(%error, "sign-in failed on the server");
@@ -699,7 +691,7 @@ pub async fn change_password(
                 StatusCode::TOO_MANY_REQUESTS,
             )
             .await;
-            return with_retry_after(page, wait);
+            return crate::rate_limit::with_retry_after(page, wait);
         }
         Ok(Attempt::Busy) => {
             let summary = "Another password check is running. Try again in a second.".to_owned();
@@ -711,7 +703,7 @@ pub async fn change_password(
                 StatusCode::TOO_MANY_REQUESTS,
             )
             .await;
-            return with_retry_after(page, Duration::from_secs(1));
+            return crate::rate_limit::with_retry_after(page, Duration::from_secs(1));
         }
         Err(error) => {
             tracing::error!(%error, "checking the current password failed");

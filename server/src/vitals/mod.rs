@@ -27,7 +27,7 @@ use crate::client::ClientAddr;
 use app::owner::Owner;
 use app::vitals::bins;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -100,14 +100,11 @@ impl Refused {
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
-        let mut response = (self.status_code(), format!("{self}\n")).into_response();
-        if let Some(wait) = self.retry_after() {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(wait.as_secs().max(1)),
-            );
+        let response = (self.status_code(), format!("{self}\n")).into_response();
+        match self.retry_after() {
+            Some(wait) => crate::rate_limit::with_retry_after(response, wait),
+            None => response,
         }
-        response
     }
 }
 
@@ -276,6 +273,7 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn only_json_is_accepted() {
