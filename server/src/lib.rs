@@ -80,7 +80,11 @@ impl AppState {
             vitals_sample_percent: config.vitals_sample_percent,
             ..statics::site_assets(&config.leptos, &config.public_url)
         };
-        let vitals = vitals::Ingest::start(pool.clone(), config.vitals_limit_per_minute);
+        let vitals = vitals::Ingest::start(
+            pool.clone(),
+            config.vitals_limit_per_minute,
+            &config.public_url,
+        );
         Self {
             vitals: Arc::new(vitals),
             leptos: config.leptos.clone(),

@@ -48,15 +48,21 @@ pub struct Ingest {
     writer: Writer,
     salts: upkeep::Salts,
     limiter: Limiter,
+    /// The host of `public-url`: a referrer from it is this site's own.
+    public_host: String,
 }
 
 impl Ingest {
     /// Starts the writer on `pool` (inside the current Tokio runtime).
-    pub fn start(pool: PgPool, limit_per_minute: u32) -> Self {
+    pub fn start(pool: PgPool, limit_per_minute: u32, public_url: &str) -> Self {
         Self {
             writer: Writer::start(pool),
             salts: upkeep::Salts::default(),
             limiter: Limiter::new(limit_per_minute),
+            public_host: public_url
+                .split_once("://")
+                .map_or("", |(_, authority)| classify::host_of(authority))
+                .to_owned(),
         }
     }
 }
@@ -151,16 +157,14 @@ async fn accept(state: &AppState, client: ClientAddr, request: Request) -> Resul
             tracing::error!(%error, "cannot read today's visitor salt");
             Refused::Unavailable { busy: false }
         })?;
-    let public_host = state
-        .config
-        .public_url
-        .split_once("://")
-        .map_or("", |(_, authority)| classify::host_of(authority));
     let requested_host = parts
         .uri
         .authority()
         .map_or_else(|| header_text(&parts.headers, header::HOST), |a| a.as_str());
-    let own_hosts = [public_host, classify::host_of(requested_host)];
+    let own_hosts = [
+        ingest.public_host.as_str(),
+        classify::host_of(requested_host),
+    ];
     let view = View {
         id: beacon.view,
         day: today,
