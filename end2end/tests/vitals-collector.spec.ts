@@ -260,6 +260,23 @@ test('a reload is reported as a reload', async ({ page }) => {
   expect([...navs].sort()).toEqual(['navigate', 'reload']);
 });
 
+test('where the browser refuses sendBeacon, fetch with keepalive delivers the beacon', async ({ page }) => {
+  forget();
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'sendBeacon', {
+      value: () => {
+        sessionStorage.setItem('refused', String(Number(sessionStorage.getItem('refused') ?? 0) + 1));
+        return false;
+      },
+    });
+  });
+  await gotoHydrated(page, '/writing');
+  await page.goto('/about');
+  await expect.poll(() => stored('/writing').map((s) => s.name)).toEqual(expect.arrayContaining(['FCP', 'LCP', 'TTFB']));
+  // It was refused, so what was stored came by fetch.
+  expect(Number(await page.evaluate(() => sessionStorage.getItem('refused')))).toBeGreaterThan(0);
+});
+
 test('the owner is never measured', async ({ page }) => {
   forget();
   resetOwner();
