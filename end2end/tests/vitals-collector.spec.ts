@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, gotoHydrated, resetOwner, signInAsOwner, sql, test, waitForHydration } from '../fixtures';
 import type { Page } from '@playwright/test';
+import puppeteer, { type CDPSession } from 'puppeteer-core';
 
 // The Web Vitals collector (app/src/vitals/collect.rs) against the reference: the npm
 // `web-vitals` library (v6, the attribution build) is added to the same real folio page as a
@@ -246,6 +247,94 @@ test('a page restored from the back/forward cache is a new page view with new id
   const ttfb = restored.find((s) => s.name === 'TTFB')!;
   expect(ttfb.value).toBe(0);
   expect(ttfb.value).toBeCloseTo(oracle.value, 6);
+});
+
+test('a prerendered page is measured from its activation, as web-vitals measures it', async ({ baseURL }) => {
+  forget();
+  // Chromium prerenders nothing while a DevTools session is attached to the page itself, as
+  // Playwright's are; Puppeteer attaches through the tab, which leaves prerendering on.
+  const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${baseURL}/writing`, { waitUntil: 'load' });
+    // The page's own session (a new one would turn prerendering off) reports how it goes.
+    const client = (page as unknown as { _client(): CDPSession })._client();
+    await client.send('Preload.enable');
+    const ready = new Promise<void>((resolve, reject) => {
+      client.on('Preload.prerenderStatusUpdated', (e) => {
+        if (e.status === 'Ready') resolve();
+        if (e.status === 'Failure') reject(new Error(`the prerender failed: ${e.prerenderStatus}`));
+      });
+    });
+    // Speculation rules, as a site would add them (with the page's nonce: folio's CSP).
+    await page.evaluate(() => {
+      const rules = document.createElement('script');
+      rules.type = 'speculationrules';
+      rules.nonce = document.querySelector<HTMLScriptElement>('script[nonce]')!.nonce;
+      rules.textContent = JSON.stringify({ prerender: [{ source: 'list', urls: ['/about'] }] });
+      document.head.append(rules);
+    });
+    await ready;
+    await page.click('a[href="/about"]');
+
+    // The activated page is a target of its own, which Puppeteer's page does not follow
+    // reliably: attach to it from the browser (prerendering is over, nothing is turned off).
+    const root = await browser.target().createCDPSession();
+    let targetId = '';
+    await expect
+      .poll(async () => {
+        const { targetInfos } = await root.send('Target.getTargets');
+        targetId = targetInfos.find((t) => t.type === 'page' && !t.subtype && t.url.endsWith('/about'))?.targetId ?? '';
+        return targetId;
+      })
+      .not.toBe('');
+    const { sessionId } = await root.send('Target.attachToTarget', { targetId, flatten: true });
+    const about = root.connection()!.session(sessionId)!;
+    const problems: string[] = [];
+    about.on('Runtime.consoleAPICalled', (e) => {
+      if (e.type === 'error' || e.type === 'warning') problems.push(JSON.stringify(e.args));
+    });
+    about.on('Runtime.exceptionThrown', (e) => problems.push(e.exceptionDetails.text));
+    // Enabling reports what the page logged before.
+    await about.send('Runtime.enable');
+    const ask = async <T>(expression: string): Promise<T> => {
+      const { result, exceptionDetails } = await about.send('Runtime.evaluate', {
+        expression,
+        returnByValue: true,
+        awaitPromise: true,
+      });
+      if (exceptionDetails) throw new Error(exceptionDetails.text);
+      return result.value as T;
+    };
+    const activation = await ask<number>(`performance.getEntriesByType('navigation')[0].activationStart`);
+    expect(activation, 'the page was prerendered, then activated').toBeGreaterThan(0);
+    // The reference, loaded late (as a site may load it): it reads the same buffered entries.
+    await ask(`${readFileSync(ORACLE, 'utf8')}
+      window.oracle = {};
+      for (const on of ['onLCP', 'onFCP', 'onTTFB'])
+        webVitals[on]((m) => { window.oracle[m.name] = m; }, { reportAllChanges: true });`);
+    await expect.poll(() => ask<string[]>('Object.keys(window.oracle).sort()')).toEqual(['FCP', 'LCP', 'TTFB']);
+    const oracle = await ask<Record<string, { value: number; rating: string; navigationType: string }>>(
+      'JSON.parse(JSON.stringify(window.oracle))',
+    );
+    // Leaving the page hides it: folio reports.
+    await ask(`location.href = '/contact'`);
+
+    const folio = await storedFor('/about', ['LCP', 'FCP', 'TTFB']);
+    for (const name of ['LCP', 'FCP', 'TTFB']) {
+      const want = oracle[name];
+      const got = folio.get(name)!;
+      expect(want.navigationType).toBe('prerender');
+      expect(got.nav, `${name}'s navigation type`).toBe('prerender');
+      expect(got.value, `${name}'s value`).toBeCloseTo(want.value, 6);
+      expect(got.rating, `${name}'s rating`).toBe(want.rating);
+    }
+    // Answered before the visitor asked: measured from the activation, there was no wait.
+    expect(folio.get('TTFB')!.value).toBe(0);
+    expect(problems, 'the browser reported problems').toEqual([]);
+  } finally {
+    await browser.close();
+  }
 });
 
 test('a reload is reported as a reload', async ({ page }) => {
