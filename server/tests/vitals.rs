@@ -9,7 +9,9 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
 use common::{Reply, config, data_dir, send, signed_in, start_folio, workspace_root};
+use folio_server::vitals::beacon::Name;
 use folio_server::vitals::upkeep;
+use folio_server::vitals::writer::{self, Batch, View, Writer};
 use folio_server::{AppState, router};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -370,6 +372,105 @@ async fn a_re_reported_cls_updates_its_row_and_never_duplicates(pool: PgPool) {
             .await
             .expect("cls");
     assert_eq!(value, 0.3);
+}
+
+/// A beacon for the writer: page view `view`, with `metrics` as (name, id, value).
+fn batch(view: &str, metrics: &[(Name, String, f64)]) -> Batch {
+    Batch {
+        view: View {
+            id: view.to_owned(),
+            day: today(),
+            route: "/",
+            device: "desktop",
+            nav: "navigate",
+            ect: None,
+            referrer_host: None,
+            visitor: [7; 32],
+        },
+        values: metrics
+            .iter()
+            .map(|(name, id, value)| writer::Value {
+                id: id.clone(),
+                name: *name,
+                value: *value,
+                rating: name.rating(*value),
+                bin: app::vitals::bins::bin(*name, *value),
+                attribution: json!({}),
+            })
+            .collect(),
+    }
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn commits_run_side_by_side_yet_a_re_report_waits_for_the_one_it_replaces(pool: PgPool) {
+    // A transaction of the test's own holds a page view's and a metric's ids, so the commit
+    // writing page views P, B and Q (B's ids being those) stops at B, holding P.
+    let mut hold = pool.begin().await.expect("begin");
+    sqlx::raw_sql(
+        "insert into vitals_views (view_id, day, route, device, nav, visitor)
+         values ('view-side-b', current_date, '/', 'desktop', 'navigate', decode(repeat('07', 32), 'hex'));
+         insert into vitals_metrics (metric_id, view_id, day, name, value, rating, bin, route, device, nav)
+         values ('lcp-side-b', 'view-side-b', current_date, 'LCP', 1, 'good', 0, '/', 'desktop', 'navigate')",
+    )
+    .execute(&mut *hold)
+    .await
+    .expect("hold B's ids");
+
+    let writer = Writer::start(pool.clone());
+    let report = |view: &str, name: Name, id: &str, value: f64| {
+        writer
+            .queue(batch(view, &[(name, id.to_owned(), value)]))
+            .expect("queued")
+    };
+    let first = [
+        report("view-side-p", Name::Cls, "cls-side-x", 0.01),
+        report("view-side-b", Name::Lcp, "lcp-side-b", 900.0),
+        report("view-side-q", Name::Inp, "inp-side-y", 100.0),
+    ];
+    let waiting = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from pg_stat_activity where wait_event_type = 'Lock'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("activity")
+    };
+    while waiting().await == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // Q and P report again, Q first: written beside the stopped commit, that commit would
+    // hold P while waiting for Q, a deadlock once it goes on. So they wait for it, while
+    // another page view's beacon is written beside it at once.
+    let again = [
+        report("view-side-q", Name::Inp, "inp-side-y", 300.0),
+        report("view-side-p", Name::Cls, "cls-side-x", 0.2),
+    ];
+    let other = report("view-side-r", Name::Fcp, "fcp-side-r", 700.0);
+    let beside = tokio::time::timeout(Duration::from_secs(30), other).await;
+    assert_eq!(
+        beside.ok(),
+        Some(Ok(())),
+        "committed beside the stopped commit"
+    );
+
+    hold.rollback().await.expect("let B go");
+    for (n, committed) in first.into_iter().chain(again).enumerate() {
+        assert_eq!(committed.await, Ok(()), "beacon {n} committed");
+    }
+    let values: Vec<(String, f64)> =
+        sqlx::query_as("select metric_id, value from vitals_metrics order by 1")
+            .fetch_all(&pool)
+            .await
+            .expect("values");
+    let want = [
+        ("cls-side-x", 0.2),
+        ("fcp-side-r", 700.0),
+        ("inp-side-y", 300.0),
+        ("lcp-side-b", 900.0),
+    ];
+    assert_eq!(values, want.map(|(id, value)| (id.to_owned(), value)));
+    assert_eq!(stored(&pool).await, (4, 4));
 }
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]

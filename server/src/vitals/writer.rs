@@ -1,31 +1,39 @@
-//! Group commit: one task writes every beacon, many at a time.
+//! Group commit: beacons are written many at a time, and answered once committed.
 //!
-//! A handler hands its checked beacon to [`Writer::write`] and waits. The writer takes the
-//! first beacon waiting and everything queued behind it, waits for more until that first
-//! beacon has waited [`GATHER`] (up to [`MAX_VALUES`] values), writes them all in one
-//! transaction (one statement of multi-row `unnest` inserts), and only once it has committed
-//! answers every waiting handler. So an answered beacon is committed, and the cost of a commit is shared by
-//! everyone who arrived meanwhile. Under load the beacons queued during one commit have
-//! waited long enough by the time it ends, so the next commit starts at once; a lone beacon
-//! waits at most [`GATHER`] for company. If the commit fails, every one of them is told, and
-//! none is answered as stored.
+//! A handler hands its checked beacon to [`Writer::write`] and waits. The writer task takes
+//! the beacons waiting, in the order they came; once the oldest has waited [`GATHER`] (or
+//! [`MAX_VALUES`] values wait) it writes them in one transaction (one statement of multi-row
+//! `unnest` inserts), and only once that has committed answers every handler in it. So an
+//! answered beacon is committed, and the cost of a commit is shared by everyone who arrived
+//! meanwhile. Up to [`IN_FLIGHT`] commits run at once, each on its own connection, so the
+//! database works on one batch while the next gathers.
 //!
-//! The queue is bounded ([`QUEUE`] beacons): when it is full the beacon is refused at once
-//! rather than held, so a flood costs a fixed amount of memory.
+//! Two commits in flight never touch the same row: a beacon reporting a page view or metric
+//! id that a running commit writes waits for the next commit after it (and so does every
+//! later beacon with one of its ids). So a re-reported value is written after the report it
+//! replaces, the latest report wins, and commits never wait on each other's locks. If a commit
+//! fails, every one of its beacons is told, and none is answered as stored.
+//!
+//! The queue is bounded ([`QUEUE`] beacons in the channel, as many again gathered): when it
+//! is full a beacon is refused at once rather than held, so a flood costs a fixed amount of
+//! memory.
 
 use super::beacon::{Name, Rating};
 use sqlx::PgPool;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 use time::Date;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
 
 /// How long the first beacon of a commit may wait, from its arrival, for others to join it.
 const GATHER: Duration = Duration::from_millis(2);
 /// Most values (metrics and page views) in one commit.
-const MAX_VALUES: usize = 4096;
-/// Beacons waiting for the writer, at most.
+pub const MAX_VALUES: usize = 4096;
+/// Beacons waiting for the writer, at most (and as many again gathered for a commit).
 const QUEUE: usize = 1024;
+/// Commits running at once, at most.
+const IN_FLIGHT: usize = 2;
 
 /// A page view, ready to store.
 #[derive(Debug, Clone)]
@@ -56,6 +64,18 @@ pub struct Value {
 pub struct Batch {
     pub view: View,
     pub values: Vec<Value>,
+}
+
+impl Batch {
+    /// The values it stores: its metrics and its page view.
+    fn len(&self) -> usize {
+        self.values.len() + 1
+    }
+
+    /// The page view's id and the metric ids.
+    fn ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.view.id.as_str()).chain(self.values.iter().map(|v| v.id.as_str()))
+    }
 }
 
 /// Why a beacon was not stored.
@@ -89,6 +109,15 @@ impl Writer {
 
     /// Stores a beacon; returns once the transaction holding it has committed.
     pub async fn write(&self, batch: Batch) -> Result<(), WriteError> {
+        self.queue(batch)?.await
+    }
+
+    /// Queues a beacon now (beacons are written in the order they are queued); what it returns
+    /// resolves once the transaction holding it has committed.
+    pub fn queue(
+        &self,
+        batch: Batch,
+    ) -> Result<impl Future<Output = Result<(), WriteError>> + use<>, WriteError> {
         let (done, committed) = oneshot::channel();
         self.queue
             .try_send(Job {
@@ -100,43 +129,144 @@ impl Writer {
                 mpsc::error::TrySendError::Full(_) => WriteError::Busy,
                 mpsc::error::TrySendError::Closed(_) => WriteError::Failed,
             })?;
-        match committed.await {
-            Ok(true) => Ok(()),
-            _ => Err(WriteError::Failed),
-        }
+        Ok(async move {
+            match committed.await {
+                Ok(true) => Ok(()),
+                _ => Err(WriteError::Failed),
+            }
+        })
     }
 }
 
 async fn run(pool: PgPool, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(first) = jobs.recv().await {
-        let first_queued = first.queued;
-        let mut values = first.batch.values.len() + 1;
-        let mut gathered = vec![first];
-        let deadline = first_queued + GATHER;
-        while values < MAX_VALUES {
-            let next = match jobs.try_recv() {
-                Ok(job) => job,
-                Err(_) if Instant::now() >= deadline => break,
-                Err(_) => match tokio::time::timeout_at(deadline.into(), jobs.recv()).await {
-                    Ok(Some(job)) => job,
-                    _ => break,
-                },
-            };
-            values += next.batch.values.len() + 1;
-            gathered.push(next);
-        }
-        let batches: Vec<&Batch> = gathered.iter().map(|job| &job.batch).collect();
-        let committed = match commit(&pool, &batches).await {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::error!(%error, beacons = batches.len(), "storing Web Vitals failed");
-                false
+    let mut waiting = Waiting::default();
+    let mut flying = JoinSet::new();
+    // The ids each commit in flight writes, by its task.
+    let mut writing: HashMap<tokio::task::Id, Vec<String>> = HashMap::new();
+    let mut open = true;
+    // Nothing waiting can go in a commit until one in flight ends (all share its ids).
+    let mut stalled = false;
+    loop {
+        while flying.len() < IN_FLIGHT && !stalled && waiting.is_due(open) {
+            let gathered = waiting.take();
+            if gathered.is_empty() {
+                stalled = true;
+                break;
             }
-        };
-        for job in gathered {
-            // A handler that stopped waiting (its client went away) is no one's loss.
-            let _ = job.done.send(committed);
+            let ids: Vec<String> = gathered
+                .iter()
+                .flat_map(|job| job.batch.ids().map(str::to_owned))
+                .collect();
+            waiting.busy.extend(ids.iter().cloned());
+            writing.insert(flying.spawn(write(pool.clone(), gathered)).id(), ids);
         }
+        if !open && waiting.jobs.is_empty() && flying.is_empty() {
+            return;
+        }
+        let due = waiting
+            .oldest()
+            .filter(|_| flying.len() < IN_FLIGHT && !stalled)
+            .map(|queued| queued + GATHER);
+        tokio::select! {
+            job = jobs.recv(), if open && waiting.jobs.len() < QUEUE => match job {
+                Some(job) => waiting.push(job),
+                None => open = false,
+            },
+            Some(ended) = flying.join_next_with_id() => {
+                // A commit task that panicked dropped its handlers' answers: they were told
+                // it failed.
+                let task = match ended {
+                    Ok((task, ())) => task,
+                    Err(error) => error.id(),
+                };
+                for id in writing.remove(&task).unwrap_or_default() {
+                    waiting.busy.remove(&id);
+                }
+                stalled = false;
+            }
+            () = sleep_until(due), if due.is_some() => {}
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+/// The beacons not yet in a commit, and the ids the commits in flight are writing.
+#[derive(Default)]
+struct Waiting {
+    jobs: VecDeque<Job>,
+    values: usize,
+    busy: HashSet<String>,
+}
+
+impl Waiting {
+    fn push(&mut self, job: Job) {
+        self.values += job.batch.len();
+        self.jobs.push_back(job);
+    }
+
+    fn oldest(&self) -> Option<Instant> {
+        self.jobs.front().map(|job| job.queued)
+    }
+
+    /// Whether a commit should start now: the oldest beacon has gathered company long
+    /// enough, a full commit is waiting, or no more beacons will come.
+    fn is_due(&self, open: bool) -> bool {
+        self.oldest()
+            .is_some_and(|queued| !open || self.values >= MAX_VALUES || queued.elapsed() >= GATHER)
+    }
+
+    /// The beacons for the next commit, in order, up to [`MAX_VALUES`] values: all but those
+    /// with an id a commit in flight writes, or one of those left behind does.
+    fn take(&mut self) -> Vec<Job> {
+        let mut gathered = Vec::new();
+        let mut values = 0;
+        let mut left = VecDeque::new();
+        // The ids of beacons left behind (rare: a page reporting again within milliseconds).
+        let mut held: HashSet<String> = HashSet::new();
+        let mut jobs = std::mem::take(&mut self.jobs).into_iter();
+        for job in jobs.by_ref() {
+            let blocked = job
+                .batch
+                .ids()
+                .any(|id| self.busy.contains(id) || held.contains(id));
+            if blocked {
+                held.extend(job.batch.ids().map(str::to_owned));
+                left.push_back(job);
+                continue;
+            }
+            let size = job.batch.len();
+            if values + size > MAX_VALUES && !gathered.is_empty() {
+                left.push_back(job);
+                break;
+            }
+            values += size;
+            gathered.push(job);
+        }
+        left.extend(jobs);
+        self.jobs = left;
+        self.values -= values;
+        gathered
+    }
+}
+
+/// Writes one commit's beacons and answers their handlers.
+async fn write(pool: PgPool, gathered: Vec<Job>) {
+    let batches: Vec<&Batch> = gathered.iter().map(|job| &job.batch).collect();
+    let committed = match commit(&pool, &batches).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::error!(%error, beacons = batches.len(), "storing Web Vitals failed");
+            false
+        }
+    };
+    for job in gathered {
+        // A handler that stopped waiting (its client went away) is no one's loss.
+        let _ = job.done.send(committed);
     }
 }
 
