@@ -429,7 +429,9 @@ async fn commits_run_side_by_side_yet_a_re_report_waits_for_the_one_it_replaces(
     ];
     let waiting = || async {
         sqlx::query_scalar::<_, i64>(
-            "select count(*) from pg_stat_activity where wait_event_type = 'Lock'",
+            // Tests run side by side, each in a database of its own.
+            "select count(*) from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'",
         )
         .fetch_one(&pool)
         .await

@@ -26,7 +26,7 @@ use time::Date;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
-/// How long the first beacon of a commit may wait, from its arrival, for others to join it.
+/// How long the oldest waiting beacon may wait, from its arrival, for others to join it.
 const GATHER: Duration = Duration::from_millis(2);
 /// Most values (metrics and page views) in one commit.
 pub const MAX_VALUES: usize = 4096;
@@ -141,8 +141,6 @@ impl Writer {
 async fn run(pool: PgPool, mut jobs: mpsc::Receiver<Job>) {
     let mut waiting = Waiting::default();
     let mut flying = JoinSet::new();
-    // The ids each commit in flight writes, by its task.
-    let mut writing: HashMap<tokio::task::Id, Vec<String>> = HashMap::new();
     let mut open = true;
     // Nothing waiting can go in a commit until one in flight ends (all share its ids).
     let mut stalled = false;
@@ -157,8 +155,8 @@ async fn run(pool: PgPool, mut jobs: mpsc::Receiver<Job>) {
                 .iter()
                 .flat_map(|job| job.batch.ids().map(str::to_owned))
                 .collect();
-            waiting.busy.extend(ids.iter().cloned());
-            writing.insert(flying.spawn(write(pool.clone(), gathered)).id(), ids);
+            let task = flying.spawn(write(pool.clone(), gathered)).id();
+            waiting.busy.extend(ids.into_iter().map(|id| (id, task)));
         }
         if !open && waiting.jobs.is_empty() && flying.is_empty() {
             return;
@@ -179,9 +177,7 @@ async fn run(pool: PgPool, mut jobs: mpsc::Receiver<Job>) {
                     Ok((task, ())) => task,
                     Err(error) => error.id(),
                 };
-                for id in writing.remove(&task).unwrap_or_default() {
-                    waiting.busy.remove(&id);
-                }
+                waiting.busy.retain(|_, writer| *writer != task);
                 stalled = false;
             }
             () = sleep_until(due), if due.is_some() => {}
@@ -200,7 +196,8 @@ async fn sleep_until(at: Option<Instant>) {
 struct Waiting {
     jobs: VecDeque<Job>,
     values: usize,
-    busy: HashSet<String>,
+    /// Each id a commit in flight writes, and that commit's task.
+    busy: HashMap<String, tokio::task::Id>,
 }
 
 impl Waiting {
@@ -233,7 +230,7 @@ impl Waiting {
             let blocked = job
                 .batch
                 .ids()
-                .any(|id| self.busy.contains(id) || held.contains(id));
+                .any(|id| self.busy.contains_key(id) || held.contains(id));
             if blocked {
                 held.extend(job.batch.ids().map(str::to_owned));
                 left.push_back(job);
