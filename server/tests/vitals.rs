@@ -401,6 +401,23 @@ fn batch(view: &str, metrics: &[(Name, String, f64)]) -> Batch {
     }
 }
 
+/// Returns once `n` statements of this test's database wait for a lock.
+async fn until_lock_waits(pool: &PgPool, n: i64) {
+    let waits = || async {
+        sqlx::query_scalar::<_, i64>(
+            // Tests run side by side, each in a database of its own.
+            "select count(*) from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("activity")
+    };
+    while waits().await < n {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn commits_run_side_by_side_yet_a_re_report_waits_for_the_one_it_replaces(pool: PgPool) {
     // A transaction of the test's own holds a page view's and a metric's ids, so the commit
@@ -427,19 +444,7 @@ async fn commits_run_side_by_side_yet_a_re_report_waits_for_the_one_it_replaces(
         report("view-side-b", Name::Lcp, "lcp-side-b", 900.0),
         report("view-side-q", Name::Inp, "inp-side-y", 100.0),
     ];
-    let waiting = || async {
-        sqlx::query_scalar::<_, i64>(
-            // Tests run side by side, each in a database of its own.
-            "select count(*) from pg_stat_activity
-              where datname = current_database() and wait_event_type = 'Lock'",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("activity")
-    };
-    while waiting().await == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_lock_waits(&pool, 1).await;
 
     // Q and P report again, Q first: written beside the stopped commit, that commit would
     // hold P while waiting for Q, a deadlock once it goes on. So they wait for it, while
@@ -473,6 +478,60 @@ async fn commits_run_side_by_side_yet_a_re_report_waits_for_the_one_it_replaces(
     ];
     assert_eq!(values, want.map(|(id, value)| (id.to_owned(), value)));
     assert_eq!(stored(&pool).await, (4, 4));
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn beacons_arriving_while_commits_run_share_the_next_commit(pool: PgPool) {
+    // The test holds two page views' ids, so the commits writing them stop, one after the
+    // other: every commit the writer may run at once is busy.
+    let mut hold = pool.begin().await.expect("begin");
+    sqlx::raw_sql(
+        "insert into vitals_views (view_id, day, route, device, nav, visitor)
+         select id, current_date, '/', 'desktop', 'navigate', decode(repeat('07', 32), 'hex')
+         from unnest(array['view-share-a', 'view-share-b']) as id",
+    )
+    .execute(&mut *hold)
+    .await
+    .expect("hold A's and B's ids");
+    let writer = Writer::start(pool.clone());
+    let held = |view: &str| {
+        let id = format!("lcp-{view}");
+        writer
+            .queue(batch(view, &[(Name::Lcp, id, 900.0)]))
+            .expect("queued")
+    };
+    let a = held("view-share-a");
+    until_lock_waits(&pool, 1).await;
+    let b = held("view-share-b");
+    until_lock_waits(&pool, 2).await;
+
+    let arriving: Vec<_> = (0..20)
+        .map(|n| {
+            let metrics = [
+                (Name::Fcp, format!("fcp-share-{n}"), 700.0),
+                (Name::Ttfb, format!("ttfb-share-{n}"), 90.0),
+            ];
+            writer
+                .queue(batch(&format!("view-share-{n}"), &metrics))
+                .expect("queued")
+        })
+        .collect();
+    hold.rollback().await.expect("let A and B go");
+    for (n, committed) in [a, b].into_iter().chain(arriving).enumerate() {
+        assert_eq!(committed.await, Ok(()), "beacon {n} committed");
+    }
+
+    // Rows written by one transaction carry its id as `xmin`.
+    let commits: Vec<(i64, i64)> = sqlx::query_as(
+        "select count(distinct v.xmin::text), count(*) from vitals_views v
+           join vitals_metrics m using (view_id)
+          where v.view_id ~ '^view-share-[0-9]+$'",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("commits");
+    assert_eq!(commits, [(1, 40)], "20 beacons, 40 values, one commit");
+    assert_eq!(stored(&pool).await, (22, 42));
 }
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]

@@ -1,12 +1,14 @@
 //! Group commit: beacons are written many at a time, and answered once committed.
 //!
 //! A handler hands its checked beacon to [`Writer::write`] and waits. The writer task takes
-//! the beacons waiting, in the order they came; once the oldest has waited [`GATHER`] (or
-//! [`MAX_VALUES`] values wait) it writes them in one transaction (one statement of multi-row
-//! `unnest` inserts), and only once that has committed answers every handler in it. So an
-//! answered beacon is committed, and the cost of a commit is shared by everyone who arrived
-//! meanwhile. Up to [`IN_FLIGHT`] commits run at once, each on its own connection, so the
-//! database works on one batch while the next gathers.
+//! every beacon waiting, in the order they came (up to [`MAX_VALUES`] values), writes them in
+//! one transaction (one statement of multi-row `unnest` inserts), and only once that has
+//! committed answers every handler in it. So an answered beacon is committed, and the cost of
+//! a commit is shared by everyone who arrived meanwhile. A commit starts at once when none is
+//! running, so a beacon at a quiet moment waits for nothing but its own commit. Up to
+//! [`IN_FLIGHT`] commits run at once, each on its own connection; one beside a running commit
+//! starts once the oldest waiting beacon has waited [`GATHER`] (or a full commit waits), so
+//! under load the database works on one batch while the next gathers.
 //!
 //! Two commits in flight never touch the same row: a beacon reporting a page view or metric
 //! id that a running commit writes waits for the next commit after it (and so does every
@@ -14,7 +16,7 @@
 //! replaces, the latest report wins, and commits never wait on each other's locks. If a commit
 //! fails, every one of its beacons is told, and none is answered as stored.
 //!
-//! The queue is bounded ([`QUEUE`] beacons in the channel, as many again gathered): when it
+//! The queue is bounded ([`QUEUE`] beacons in the channel, as many again waiting): when it
 //! is full a beacon is refused at once rather than held, so a flood costs a fixed amount of
 //! memory.
 
@@ -23,16 +25,20 @@ use sqlx::PgPool;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 use time::Date;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
-/// How long the oldest waiting beacon may wait, from its arrival, for others to join it.
+/// How long the oldest waiting beacon waits for company before a commit starts beside one
+/// already running (none when no commit is running).
 const GATHER: Duration = Duration::from_millis(2);
 /// Most values (metrics and page views) in one commit.
 pub const MAX_VALUES: usize = 4096;
-/// Beacons waiting for the writer, at most (and as many again gathered for a commit).
+/// Beacons waiting for the writer, at most (and as many again taken from the channel).
 const QUEUE: usize = 1024;
-/// Commits running at once, at most.
+/// Commits running at once, at most. Measured (wrk and `bench/ingest.lua`) with every commit
+/// starting at once: a third or fourth made commits smaller and the tail longer at 64
+/// connections, for no gain at 16.
 const IN_FLIGHT: usize = 2;
 
 /// A page view, ready to store.
@@ -142,10 +148,22 @@ async fn run(pool: PgPool, mut jobs: mpsc::Receiver<Job>) {
     let mut waiting = Waiting::default();
     let mut flying = JoinSet::new();
     let mut open = true;
-    // Nothing waiting can go in a commit until one in flight ends (all share its ids).
+    // Nothing waiting can go in a commit until one in flight ends (all share its ids) or
+    // another beacon arrives.
     let mut stalled = false;
     loop {
-        while flying.len() < IN_FLIGHT && !stalled && waiting.is_due(open) {
+        // Whatever has arrived goes into the next commit, not just the first beacon of it.
+        while open && waiting.jobs.len() < QUEUE {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    waiting.push(job);
+                    stalled = false;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => open = false,
+            }
+        }
+        while flying.len() < IN_FLIGHT && !stalled && waiting.is_due(flying.len(), open) {
             let gathered = waiting.take();
             if gathered.is_empty() {
                 stalled = true;
@@ -166,8 +184,12 @@ async fn run(pool: PgPool, mut jobs: mpsc::Receiver<Job>) {
             .filter(|_| flying.len() < IN_FLIGHT && !stalled)
             .map(|queued| queued + GATHER);
         tokio::select! {
+            () = sleep_until(due), if due.is_some() => {}
             job = jobs.recv(), if open && waiting.jobs.len() < QUEUE => match job {
-                Some(job) => waiting.push(job),
+                Some(job) => {
+                    waiting.push(job);
+                    stalled = false;
+                }
                 None => open = false,
             },
             Some(ended) = flying.join_next_with_id() => {
@@ -180,7 +202,6 @@ async fn run(pool: PgPool, mut jobs: mpsc::Receiver<Job>) {
                 waiting.busy.retain(|_, writer| *writer != task);
                 stalled = false;
             }
-            () = sleep_until(due), if due.is_some() => {}
         }
     }
 }
@@ -195,6 +216,7 @@ async fn sleep_until(at: Option<Instant>) {
 #[derive(Default)]
 struct Waiting {
     jobs: VecDeque<Job>,
+    /// The values of `jobs`.
     values: usize,
     /// Each id a commit in flight writes, and that commit's task.
     busy: HashMap<String, tokio::task::Id>,
@@ -210,11 +232,13 @@ impl Waiting {
         self.jobs.front().map(|job| job.queued)
     }
 
-    /// Whether a commit should start now: the oldest beacon has gathered company long
-    /// enough, a full commit is waiting, or no more beacons will come.
-    fn is_due(&self, open: bool) -> bool {
-        self.oldest()
-            .is_some_and(|queued| !open || self.values >= MAX_VALUES || queued.elapsed() >= GATHER)
+    /// Whether a commit should start now, with `flying` commits running: at once when none
+    /// is; beside a running one once the oldest beacon has waited [`GATHER`] or a full commit
+    /// waits; and at once when no more beacons will come.
+    fn is_due(&self, flying: usize, open: bool) -> bool {
+        self.oldest().is_some_and(|queued| {
+            flying == 0 || !open || self.values >= MAX_VALUES || queued.elapsed() >= GATHER
+        })
     }
 
     /// The beacons for the next commit, in order, up to [`MAX_VALUES`] values: all but those
