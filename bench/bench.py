@@ -761,7 +761,7 @@ def main() -> int:
                         help="folio's port; nginx uses the next one (default 3200, or $BENCH_PORT)")
     parser.add_argument("--data-dir", default="target/bench-data", help="FOLIO_DATA_DIR, repo-relative (default target/bench-data)")
     parser.add_argument("--ingest-values", type=int, default=10, help="Web Vitals values in each beacon of the ingest runs (default 10; at most 50)")
-    parser.add_argument("--ingest-connections", default="16,64", help="comma-separated connection counts of the ingest runs (default 16,64)")
+    parser.add_argument("--ingest-connections", default="16,32,64", help="comma-separated connection counts of the ingest runs (default 16,32,64)")
     parser.add_argument("--rows", type=int, default=12, help="demo projects to make sure exist (default 12; 0: none)")
     parser.add_argument("--out", default=str(HERE / "results" / "latest.json"), help="where to write the JSON")
     parser.add_argument("--keep-tmp", action="store_true", help="keep the temporary folder (nginx config, logs)")
