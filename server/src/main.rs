@@ -23,9 +23,6 @@ use folio_server::embedded::EmbeddedPostgres;
 use folio_server::observability::LogTo;
 use std::process::ExitCode;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const USAGE: &str = "usage: folio [serve | db start | db stop | db url | owner setup-link | owner reset-password [EMAIL] | export FILE | import FILE [--yes]]";
 
 #[tokio::main]
