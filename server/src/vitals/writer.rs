@@ -148,25 +148,18 @@ async fn run(pool: PgPool, mut jobs: mpsc::Receiver<Job>) {
     let mut waiting = Waiting::default();
     let mut flying = JoinSet::new();
     let mut open = true;
-    // Nothing waiting can go in a commit until one in flight ends (all share its ids) or
-    // another beacon arrives.
-    let mut stalled = false;
     loop {
         // Whatever has arrived goes into the next commit, not just the first beacon of it.
         while open && waiting.jobs.len() < QUEUE {
             match jobs.try_recv() {
-                Ok(job) => {
-                    waiting.push(job);
-                    stalled = false;
-                }
+                Ok(job) => waiting.push(job),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => open = false,
             }
         }
-        while flying.len() < IN_FLIGHT && !stalled && waiting.is_due(flying.len(), open) {
+        while waiting.is_due(flying.len(), open) {
             let gathered = waiting.take();
             if gathered.is_empty() {
-                stalled = true;
                 break;
             }
             let ids: Vec<String> = gathered
@@ -179,28 +172,20 @@ async fn run(pool: PgPool, mut jobs: mpsc::Receiver<Job>) {
         if !open && waiting.jobs.is_empty() && flying.is_empty() {
             return;
         }
-        let due = waiting
-            .oldest()
-            .filter(|_| flying.len() < IN_FLIGHT && !stalled)
-            .map(|queued| queued + GATHER);
+        let due = waiting.due_at(flying.len());
         tokio::select! {
             () = sleep_until(due), if due.is_some() => {}
             job = jobs.recv(), if open && waiting.jobs.len() < QUEUE => match job {
-                Some(job) => {
-                    waiting.push(job);
-                    stalled = false;
-                }
+                Some(job) => waiting.push(job),
                 None => open = false,
             },
             Some(ended) = flying.join_next_with_id() => {
                 // A commit task that panicked dropped its handlers' answers: they were told
                 // it failed.
-                let task = match ended {
+                waiting.finished(match ended {
                     Ok((task, ())) => task,
                     Err(error) => error.id(),
-                };
-                waiting.busy.retain(|_, writer| *writer != task);
-                stalled = false;
+                });
             }
         }
     }
@@ -220,25 +205,48 @@ struct Waiting {
     values: usize,
     /// Each id a commit in flight writes, and that commit's task.
     busy: HashMap<String, tokio::task::Id>,
+    /// Every beacon waiting has an id a commit in flight writes: none can go in a commit
+    /// until one of those ends or another beacon arrives.
+    stalled: bool,
 }
 
 impl Waiting {
     fn push(&mut self, job: Job) {
         self.values += job.batch.len();
         self.jobs.push_back(job);
+        self.stalled = false;
+    }
+
+    /// The commit run by `task` has ended (or its task panicked): its ids are free again.
+    fn finished(&mut self, task: tokio::task::Id) {
+        self.busy.retain(|_, writer| *writer != task);
+        self.stalled = false;
     }
 
     fn oldest(&self) -> Option<Instant> {
         self.jobs.front().map(|job| job.queued)
     }
 
-    /// Whether a commit should start now, with `flying` commits running: at once when none
-    /// is; beside a running one once the oldest beacon has waited [`GATHER`] or a full commit
-    /// waits; and at once when no more beacons will come.
+    /// Whether a commit should start now, with `flying` commits running: never when none more
+    /// may run or every beacon waiting is held back; at once when none is running or no more
+    /// beacons will come; beside a running one once the oldest beacon has waited [`GATHER`]
+    /// or a full commit waits.
     fn is_due(&self, flying: usize, open: bool) -> bool {
-        self.oldest().is_some_and(|queued| {
-            flying == 0 || !open || self.values >= MAX_VALUES || queued.elapsed() >= GATHER
-        })
+        self.may_start(flying)
+            && self.oldest().is_some_and(|queued| {
+                flying == 0 || !open || self.values >= MAX_VALUES || queued.elapsed() >= GATHER
+            })
+    }
+
+    /// When the oldest beacon will have gathered long enough, if a commit may start then.
+    fn due_at(&self, flying: usize) -> Option<Instant> {
+        self.oldest()
+            .filter(|_| self.may_start(flying))
+            .map(|queued| queued + GATHER)
+    }
+
+    fn may_start(&self, flying: usize) -> bool {
+        flying < IN_FLIGHT && !self.stalled
     }
 
     /// The beacons for the next commit, in order, up to [`MAX_VALUES`] values: all but those
@@ -271,6 +279,7 @@ impl Waiting {
         left.extend(jobs);
         self.jobs = left;
         self.values -= values;
+        self.stalled = gathered.is_empty();
         gathered
     }
 }
