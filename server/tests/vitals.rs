@@ -448,11 +448,13 @@ async fn commits_run_side_by_side_yet_a_re_report_waits_for_the_one_it_replaces(
 
     // Q and P report again, Q first: written beside the stopped commit, that commit would
     // hold P while waiting for Q, a deadlock once it goes on. So they wait for it, while
-    // another page view's beacon is written beside it at once.
+    // another page view's beacon, arriving once the writer has set them aside, is written
+    // beside it at once.
     let again = [
         report("view-side-q", Name::Inp, "inp-side-y", 300.0),
         report("view-side-p", Name::Cls, "cls-side-x", 0.2),
     ];
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let other = report("view-side-r", Name::Fcp, "fcp-side-r", 700.0);
     let beside = tokio::time::timeout(Duration::from_secs(30), other).await;
     assert_eq!(
