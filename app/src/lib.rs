@@ -53,6 +53,14 @@ pub struct CspNonce(pub std::sync::Arc<str>);
 pub fn shell(assets: SiteAssets) -> impl IntoView {
     #[cfg(feature = "ssr")]
     provide_request_nonce();
+    // Islands mode renders everything outside an `#[island]` as plain HTML that the browser
+    // never hydrates, so nothing outside one needs its data serialized into the page (each
+    // island turns this back on for itself). Leptos' `HydrationScripts` switches it off;
+    // `islands_loader` replaces that component, so the shell does it here. Left on, every
+    // page carried its resources again as a JSON script: 9 KB of the home page's 30 KB.
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
     let nonce = use_nonce();
     let loader = islands_loader(&assets);
     let vitals = vitals_sample(&assets);
