@@ -75,7 +75,8 @@ for (const { path, status } of SAMPLES) {
     cspNonce(response);
     expect(headers['x-content-type-options']).toBe('nosniff');
     expect(headers['referrer-policy']).toBe('strict-origin-when-cross-origin');
-    expect(headers['cross-origin-opener-policy']).toBe('same-origin');
+    // Anonymous visitors' pages keep the tab's process; the owner's are isolated (below).
+    expect(headers['cross-origin-opener-policy']).toBeUndefined();
     // Nobody may frame the site: the CSP says so, and X-Frame-Options for older browsers.
     expect(directives(headers['content-security-policy']).get('frame-ancestors')).toEqual(["'none'"]);
     expect(headers['x-frame-options']).toBe('DENY');
@@ -83,6 +84,13 @@ for (const { path, status } of SAMPLES) {
     expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/i);
   });
 }
+
+test("the owner's pages get a browsing context group of their own", async ({ request }) => {
+  for (const path of ['/sign-in', '/owner']) {
+    const response = await request.get(path, { maxRedirects: 0 });
+    expect(response.headers()['cross-origin-opener-policy'], path).toBe('same-origin');
+  }
+});
 
 test('request ids are unique, and one sent by a proxy is kept', async ({ request }) => {
   const first = (await request.get('/healthz')).headers()['x-request-id'];

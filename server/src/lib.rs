@@ -169,6 +169,15 @@ pub async fn render_again<T: Clone + Send + Sync + 'static>(
 /// and no Domain, so no other site or subdomain can set or read it.
 pub const SESSION_COOKIE: &str = "__Host-folio-session";
 
+/// Whether a request carries the owner's session cookie, signed in or not: such requests get
+/// the owner's view of a page, so they are never cached and always isolated.
+pub(crate) fn has_session_cookie(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|c| c.contains(SESSION_COOKIE)))
+}
+
 /// The page routes, found once per process. Leptos finds them by rendering the app with a
 /// process-wide switch on that leaves every resource first polled meanwhile pending forever
 /// (leptos#4773), so finding them again while another router serves pages (as the tests do, one

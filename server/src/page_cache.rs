@@ -10,7 +10,7 @@
 //! Only matched page routes pass through here (never server functions, static files or 404s
 //! for made-up addresses), and only GETs without the owner's session cookie.
 
-use crate::SESSION_COOKIE;
+use crate::has_session_cookie;
 use app::CspNonce;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -98,11 +98,7 @@ fn cacheable(cache: &PageCache, request: &Request) -> bool {
     request.method() == Method::GET
         && cache.enabled.load(Ordering::Acquire)
         && !request.uri().path().starts_with("/api/")
-        && !request
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .any(|v| v.to_str().is_ok_and(|c| c.contains(SESSION_COOKIE)))
+        && !has_session_cookie(request.headers())
 }
 
 /// Middleware around the page routes.
