@@ -93,8 +93,8 @@ pub struct ImageFacts {
 /// Images the renderer can size, by their `src`.
 pub type ImageSizes = HashMap<String, ImageFacts>;
 
-/// How wide a body image is drawn: the text column, or the screen on a phone.
-const BODY_IMAGE_SIZES: &str = "(min-width: 46rem) 44rem, 100vw";
+/// How wide a body image is drawn: the text column, or the screen less its margins on a phone.
+const BODY_IMAGE_SIZES: &str = "(min-width: 46rem) 44rem, calc(100vw - 2rem)";
 
 /// The media keys a Markdown text refers to (`/media/<32 hex digits>-…`), for looking their
 /// facts up before rendering.
