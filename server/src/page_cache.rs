@@ -10,7 +10,7 @@
 //! Only matched page routes pass through here (never server functions, static files or 404s
 //! for made-up addresses), and only GETs without the owner's session cookie.
 
-use crate::has_session_cookie;
+use crate::auth::has_session_cookie;
 use app::CspNonce;
 use axum::body::Body;
 use axum::extract::{Request, State};

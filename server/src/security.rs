@@ -62,7 +62,8 @@ pub async fn headers(
 ) -> Response {
     let nonce = new_nonce();
     request.extensions_mut().insert(CspNonce(nonce.clone()));
-    let isolate = owner_area(request.uri().path()) || crate::has_session_cookie(request.headers());
+    let isolate =
+        owner_area(request.uri().path()) || crate::auth::has_session_cookie(request.headers());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&csp(&nonce)) {
