@@ -46,14 +46,15 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
-/// Everything a request handler may need; cheap to clone.
+/// Everything a request handler may need; cheap to clone (axum clones the state of every
+/// route a request passes, even one the page cache answers, so nothing here is cloned deep).
 #[derive(Clone)]
 pub struct AppState {
-    pub leptos: LeptosOptions,
+    pub leptos: Arc<LeptosOptions>,
     pub pool: PgPool,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
-    pub assets: SiteAssets,
+    pub assets: Arc<SiteAssets>,
     /// Rendered pages for anonymous visitors; off until [`page_cache::follow_changes`] runs.
     pub pages: Arc<PageCache>,
     /// The Web Vitals beacons' writer and limits.
@@ -68,7 +69,7 @@ impl FromRef<AppState> for Arc<Config> {
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
-        state.leptos.clone()
+        LeptosOptions::clone(&state.leptos)
     }
 }
 
@@ -87,11 +88,11 @@ impl AppState {
         );
         Self {
             vitals: Arc::new(vitals),
-            leptos: config.leptos.clone(),
+            leptos: Arc::new(config.leptos.clone()),
             pool,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
-            assets,
+            assets: Arc::new(assets),
             pages: Arc::new(PageCache::default()),
         }
     }
@@ -102,7 +103,7 @@ impl AppState {
         let assets = self.assets.clone();
         move || {
             provide_context(pool.clone());
-            provide_context(assets.clone());
+            provide_context(SiteAssets::clone(&assets));
         }
     }
 
@@ -117,7 +118,7 @@ impl AppState {
     /// The HTML document around the app.
     pub fn shell(&self) -> impl Fn() -> AnyView + Clone + Send + Sync + 'static {
         let assets = self.assets.clone();
-        move || app::shell(assets.clone()).into_any()
+        move || app::shell(SiteAssets::clone(&assets)).into_any()
     }
 }
 
@@ -168,15 +169,6 @@ pub async fn render_again<T: Clone + Send + Sync + 'static>(
 /// The name of the owner's session cookie. `__Host-` makes browsers insist on Secure, Path=/
 /// and no Domain, so no other site or subdomain can set or read it.
 pub const SESSION_COOKIE: &str = "__Host-folio-session";
-
-/// Whether a request carries the owner's session cookie, signed in or not: such requests get
-/// the owner's view of a page, so they are never cached and always isolated.
-pub(crate) fn has_session_cookie(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .any(|v| v.to_str().is_ok_and(|c| c.contains(SESSION_COOKIE)))
-}
 
 /// The page routes, found once per process. Leptos finds them by rendering the app with a
 /// process-wide switch on that leaves every resource first polled meanwhile pending forever
