@@ -40,12 +40,6 @@ fn csp(nonce: &str) -> String {
     )
 }
 
-/// Where the owner signs in, sets up the site or works: these pages always get their own
-/// browsing context group.
-fn owner_area(path: &str) -> bool {
-    matches!(path, "/sign-in" | "/setup" | "/owner") || path.starts_with("/owner/")
-}
-
 /// Sets the nonce for the renderer and the security headers on the way out.
 ///
 /// `Cross-Origin-Opener-Policy: same-origin` goes on the owner's pages and on every response to
@@ -62,8 +56,8 @@ pub async fn headers(
 ) -> Response {
     let nonce = new_nonce();
     request.extensions_mut().insert(CspNonce(nonce.clone()));
-    let isolate =
-        owner_area(request.uri().path()) || crate::auth::has_session_cookie(request.headers());
+    let isolate = crate::auth::is_owner_page(request.uri().path())
+        || crate::auth::has_session_cookie(request.headers());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&csp(&nonce)) {

@@ -82,6 +82,19 @@ fn unix(now: OffsetDateTime) -> i64 {
     i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// Whether `path` (without its query) is one of the owner's pages: everything under `/owner`,
+/// and where the owner signs in or sets the site up.
+pub fn is_owner_page(path: &str) -> bool {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let mut segments = path.split('/');
+    match segments.next() {
+        Some("owner") => true,
+        Some("sign-in" | "setup") => segments.next().is_none(),
+        _ => false,
+    }
+}
+
 /// Whether the request carries folio's session cookie at all (visitors never do, and are
 /// spared every lookup).
 pub fn has_session_cookie(headers: &HeaderMap) -> bool {

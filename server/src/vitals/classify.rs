@@ -11,12 +11,14 @@ pub const OTHER: &str = "(other)";
 /// The patterns are the app's routes (`app::App`); a test keeps the two lists in step.
 pub fn route(page: &str) -> Option<&'static str> {
     let path = page.split(['?', '#']).next().unwrap_or_default();
+    if crate::auth::is_owner_page(path) {
+        return None;
+    }
     let path = path.strip_prefix('/').unwrap_or(path);
     let path = path.strip_suffix('/').unwrap_or(path);
     let segments: Vec<&str> = path.split('/').collect();
     Some(match segments.as_slice() {
         [""] => "/",
-        ["owner", ..] | ["sign-in"] | ["setup"] => return None,
         ["projects"] => "/projects",
         ["projects", slug] if !slug.is_empty() => "/projects/{slug}",
         ["writing"] => "/writing",
