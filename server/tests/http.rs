@@ -5,7 +5,7 @@ mod common;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
-use common::{body_text, config, csp_nonce, get, opening_tag};
+use common::{body_text, config, csp_nonce, get, get_with_session_cookie, opening_tag};
 use folio_server::{AppState, router};
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -431,14 +431,10 @@ async fn the_owners_pages_and_requests_get_their_own_browsing_context_group(pool
         let response = router.clone().oneshot(get(path)).await.expect("response");
         assert_eq!(response.headers()[COOP], "same-origin", "{path}");
     }
-    let with_cookie = Request::get("/")
-        .header(
-            header::COOKIE,
-            format!("{}=abc", folio_server::SESSION_COOKIE),
-        )
-        .body(Body::empty())
-        .expect("request");
-    let response = router.oneshot(with_cookie).await.expect("response");
+    let response = router
+        .oneshot(get_with_session_cookie("/"))
+        .await
+        .expect("response");
     assert_eq!(response.headers()[COOP], "same-origin");
 }
 

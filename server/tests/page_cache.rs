@@ -4,8 +4,8 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{Request, Response, header};
-use common::{body_text, config, csp_nonce, get};
+use axum::http::Response;
+use common::{body_text, config, csp_nonce, get, get_with_session_cookie};
 use folio_server::{AppState, page_cache, router};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
@@ -132,14 +132,10 @@ async fn a_scheduled_project_appears_on_time(pool: PgPool) {
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn the_owner_is_never_served_from_the_cache(pool: PgPool) {
     let app = cached_app(&pool).await;
-    let owner = Request::get("/")
-        .header(
-            header::COOKIE,
-            format!("{}=abc", folio_server::SESSION_COOKIE),
-        )
-        .body(Body::empty())
-        .expect("request");
-    let response = app.oneshot(owner).await.expect("response");
+    let response = app
+        .oneshot(get_with_session_cookie("/"))
+        .await
+        .expect("response");
     assert_eq!(cache_status(&response), None);
 }
 

@@ -60,6 +60,18 @@ pub fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).expect("request")
 }
 
+/// A GET carrying a session cookie (one no session has): the owner's kind of request, signed in
+/// or not.
+pub fn get_with_session_cookie(uri: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(
+            header::COOKIE,
+            format!("{}=abc", folio_server::SESSION_COOKIE),
+        )
+        .body(Body::empty())
+        .expect("request")
+}
+
 /// Processes whose command line mentions `needle` (to prove a cluster left nothing behind).
 pub fn processes_mentioning(needle: &str) -> Vec<String> {
     std::fs::read_dir("/proc")
