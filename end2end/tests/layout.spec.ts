@@ -51,6 +51,43 @@ test.describe('at 320 CSS pixels wide', () => {
   }
 });
 
+// Type: visitors' pages speak in two weights, and form controls in the page's own font. Each
+// further weight, or a control in the platform's font, is one more font a fresh renderer
+// has to look up before its first frame (README, "The first paint on a phone").
+test.describe('type', () => {
+  for (const site of SITE_PAGES) {
+    test(`${site.name}: two weights, and controls in the page's font`, async ({ page, guard, request }) => {
+      const path = await openHydrated(page, guard, request, site);
+      const type = await page.evaluate(() => {
+        const ownText = (el: Element) =>
+          Array.from(el.childNodes).some((n) => n.nodeType === Node.TEXT_NODE && n.textContent?.trim());
+        const weights = new Set<string>();
+        for (const el of Array.from(document.body.querySelectorAll('*'))) {
+          if (ownText(el)) weights.add(getComputedStyle(el).fontWeight);
+        }
+        const family = getComputedStyle(document.body).fontFamily;
+        const controls = Array.from(document.querySelectorAll('button, input, textarea, select'))
+          .filter((el) => getComputedStyle(el).fontFamily !== family)
+          .map((el) => `${el.tagName.toLowerCase()}: ${getComputedStyle(el).fontFamily}`);
+        return {
+          owner: document.querySelector('link[href="/owner.css"]') !== null,
+          weights: [...weights].sort(),
+          controls,
+          controlCount: document.querySelectorAll('button, input, textarea, select').length,
+        };
+      });
+      // The theme toggle is on every page.
+      expect(type.controlCount, `form controls on ${path}`).toBeGreaterThan(0);
+      expect(type.controls, `controls not in the page's font on ${path}`).toEqual([]);
+      // The owner's stylesheet (its forms, sign-in among them) has weights of its own.
+      if (site.name !== 'sign in') expect(type.owner, `${path} links owner.css`).toBe(false);
+      if (!type.owner) {
+        expect(type.weights.every((w) => w === '400' || w === '700'), `weights on ${path}: ${type.weights}`).toBe(true);
+      }
+    });
+  }
+});
+
 /** The colour of an image's top-left pixel, from a PNG as Playwright's screenshots write it. */
 function firstPixel(png: Buffer): [number, number, number] {
   expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
