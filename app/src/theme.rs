@@ -9,14 +9,13 @@ use leptos::prelude::*;
 /// The `localStorage` key that remembers the visitor's choice (a preference, not an identifier).
 pub const STORAGE_KEY: &str = "folio-theme";
 
-/// Runs before first paint: applies a stored theme and marks the document as scripted.
+/// Runs before first paint: applies a stored theme.
 #[component]
 pub fn ThemeScript() -> impl IntoView {
     let nonce = use_nonce();
     let script = format!(
         "try{{var t=localStorage.getItem('{STORAGE_KEY}');\
-         if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}}catch(e){{}}\
-         document.documentElement.classList.add('js')"
+         if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}}catch(e){{}}"
     );
     view! { <script nonce=nonce>{script}</script> }
 }
@@ -24,8 +23,9 @@ pub fn ThemeScript() -> impl IntoView {
 /// A button that switches between light and dark and remembers the choice.
 ///
 /// The server cannot know the visitor's theme (it sets no cookie), so the button renders
-/// unpressed and learns the real state right after hydration. It is hidden by CSS until the
-/// document is scripted, so visitors without JavaScript never see a button that does nothing.
+/// unpressed and learns the real state when it hydrates, marking itself `data-ready`. CSS keeps
+/// it invisible (its space reserved) until then, so no one sees a button that does nothing yet,
+/// and visitors without JavaScript never see it.
 #[island]
 pub fn ThemeToggle() -> impl IntoView {
     // `None` until hydrated: matches what the server rendered.
@@ -47,6 +47,7 @@ pub fn ThemeToggle() -> impl IntoView {
             type="button"
             class="theme-toggle"
             data-testid="theme-toggle"
+            data-ready=move || dark.get().map(|_| "")
             aria-pressed=pressed
             on:click=toggle
         >

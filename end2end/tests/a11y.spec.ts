@@ -44,8 +44,8 @@ for (const theme of THEMES) {
 }
 
 /**
- * Moves the keyboard's starting point to the top of the document, as on a fresh page: the
- * hydration probe clicks the theme toggle, which would otherwise be where Tab continues from.
+ * Moves the keyboard's starting point to the top of the document, as on a fresh page, whatever
+ * the test did before.
  */
 async function focusFromTop(page: Page): Promise<void> {
   await page.evaluate(() => {

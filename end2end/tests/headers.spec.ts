@@ -1,5 +1,5 @@
 import type { APIResponse } from '@playwright/test';
-import { expect, gotoLoaded, test } from '../fixtures';
+import { expect, gotoLoaded, test, waitForHydration } from '../fixtures';
 
 /** The directives of a Content-Security-Policy header, each with its list of sources. */
 function directives(csp: string): Map<string, string[]> {
@@ -49,14 +49,20 @@ test('the home page sends a strict CSP, and every script carries its nonce', asy
 });
 
 test('the browser runs the page scripts under the CSP with the response nonce', async ({ page }) => {
+  // A stored choice for the head script to apply.
+  await page.addInitScript(() => {
+    if (location.protocol.startsWith('http')) localStorage.setItem('folio-theme', 'dark');
+  });
   const nonce = cspNonce(await gotoLoaded(page, '/'));
   const scriptNonces = await page.evaluate(() =>
     Array.from(document.scripts, (script) => script.nonce),
   );
   expect(scriptNonces.length).toBeGreaterThanOrEqual(2);
   expect(new Set(scriptNonces)).toEqual(new Set([nonce]));
-  // The head script ran (it marks the document as scripted): the nonce was accepted.
-  await expect(page.locator('html')).toHaveClass(/(^|\s)js(\s|$)/);
+  // Both scripts ran, so the nonce was accepted: the head script applied the stored theme, and
+  // the island loader woke the toggle.
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await waitForHydration(page);
 });
 
 const SAMPLES = [

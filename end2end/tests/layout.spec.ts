@@ -1,6 +1,6 @@
 import { inflateSync } from 'node:zlib';
 import type { BrowserContext, Page } from '@playwright/test';
-import { expect, test, themeToggle } from '../fixtures';
+import { expect, test } from '../fixtures';
 import { openHydrated, SITE_PAGES } from '../site-pages';
 
 // Layout: nothing runs off the side of a small phone, and a stored dark theme is there on the
@@ -201,11 +201,15 @@ test.describe('a stored theme with a light system theme and no site script', () 
     expect(await topLeftAtDomContentLoaded(page)).toEqual([0, 0, 0]);
 
     // The site's code really was kept out: the loader asked for it and got the stand-in, and
-    // the toggle, which a hydrated island would show pressed in the dark theme, never changed.
+    // the toggle, which a hydrated island would mark ready and show pressed in the dark theme,
+    // never changed (so it stays hidden, its space kept).
     await page.waitForLoadState('networkidle');
     expect(asked.js).toBeGreaterThan(0);
     expect(asked.wasm).toBeGreaterThan(0);
-    await expect(themeToggle(page)).toHaveAttribute('aria-pressed', 'false');
+    const toggle = page.getByTestId('theme-toggle');
+    await expect(toggle).toHaveAttribute('aria-pressed', 'false');
+    await expect(toggle).not.toHaveAttribute('data-ready');
+    await expect(toggle).toBeHidden();
   });
 
   test('the control: with nothing stored the same checks see the light theme', async ({ page }) => {
