@@ -53,10 +53,11 @@ test.describe('at 320 CSS pixels wide', () => {
 
 // Type: visitors' pages speak in two weights, and form controls in the page's own font. Each
 // further weight, or a control in the platform's font, is one more font a fresh renderer
-// has to look up before its first frame (README, "The first paint on a phone").
+// has to look up before its first frame (README, "The first paint on a phone"). Lengths in font
+// metrics (ch, ex, ic, cap) make it look fonts up while computing styles, ahead of layout.
 test.describe('type', () => {
   for (const site of SITE_PAGES) {
-    test(`${site.name}: two weights, and controls in the page's font`, async ({ page, guard, request }) => {
+    test(`${site.name}: two weights, no font-metric lengths, and controls in the page's font`, async ({ page, guard, request }) => {
       const path = await openHydrated(page, guard, request, site);
       const type = await page.evaluate(() => {
         const ownText = (el: Element) =>
@@ -69,7 +70,18 @@ test.describe('type', () => {
         const controls = Array.from(document.querySelectorAll('button, input, textarea, select'))
           .filter((el) => getComputedStyle(el).fontFamily !== family)
           .map((el) => `${el.tagName.toLowerCase()}: ${getComputedStyle(el).fontFamily}`);
+        const metricLengths: string[] = [];
+        const walk = (rules: CSSRuleList) => {
+          for (const rule of Array.from(rules)) {
+            if (rule instanceof CSSGroupingRule) walk(rule.cssRules);
+            else if (/[\d.](ch|ex|ic|cap)\b/.test(rule.cssText)) metricLengths.push(rule.cssText);
+          }
+        };
+        for (const sheet of Array.from(document.styleSheets)) {
+          if (!sheet.href?.endsWith('/owner.css')) walk(sheet.cssRules);
+        }
         return {
+          metricLengths,
           owner: document.querySelector('link[href="/owner.css"]') !== null,
           weights: [...weights].sort(),
           controls,
@@ -79,6 +91,7 @@ test.describe('type', () => {
       // The theme toggle is on every page.
       expect(type.controlCount, `form controls on ${path}`).toBeGreaterThan(0);
       expect(type.controls, `controls not in the page's font on ${path}`).toEqual([]);
+      expect(type.metricLengths, `font-metric lengths on ${path}`).toEqual([]);
       // The owner's stylesheet (its forms, sign-in among them) has weights of its own.
       if (site.name !== 'sign in') expect(type.owner, `${path} links owner.css`).toBe(false);
       if (!type.owner) {
