@@ -9,16 +9,26 @@ use axum::http::{Method, Request, Response, StatusCode, header};
 use common::{body_text, config};
 use folio_server::{AppState, router};
 use sqlx::PgPool;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tower::ServiceExt;
 
 const SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\"><circle r=\"4\"/></svg>";
 const SCRIPT: &str = "export function hydrate() {}\n";
 
-/// The router over a site folder holding a public file and a `/pkg` file, each with stand-in
-/// `.br` and `.gz` copies whose bodies say which copy was sent.
-fn site(pool: PgPool, root: &Path) -> axum::Router {
+/// A site folder holding a public file and a `/pkg` file, each with stand-in `.br` and `.gz`
+/// copies whose bodies say which copy was sent.
+struct Site {
+    /// Holds the site folder, so that there is something outside the site to ask for.
+    _folder: tempfile::TempDir,
+    root: PathBuf,
+    app: axum::Router,
+}
+
+/// The real router over a new [`Site`].
+fn site(pool: PgPool) -> Site {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let root = folder.path().join("site");
     std::fs::create_dir_all(root.join("pkg")).expect("pkg folder");
     for (name, body) in [("favicon.svg", SVG), ("pkg/folio.js", SCRIPT)] {
         std::fs::write(root.join(name), body).expect("file");
@@ -27,7 +37,12 @@ fn site(pool: PgPool, root: &Path) -> axum::Router {
     }
     let mut config = config();
     config.leptos.site_root = Arc::from(root.to_str().expect("utf-8 path"));
-    router(AppState::new(config, pool))
+    let app = router(AppState::new(config, pool));
+    Site {
+        _folder: folder,
+        root,
+        app,
+    }
 }
 
 async fn send(app: &axum::Router, request: Request<Body>) -> Response<Body> {
@@ -51,10 +66,7 @@ fn header_of(response: &Response<Body>, name: header::HeaderName) -> Option<Stri
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn each_browser_gets_the_copy_it_accepts(pool: PgPool) {
-    let folder = tempfile::tempdir().expect("temporary folder");
-    // The site inside it, so that there is something outside the site to ask for.
-    let root = folder.path().join("site");
-    let app = site(pool, &root);
+    let Site { app, .. } = &site(pool);
     for (accept, encoding, body) in [
         (None, None, SVG),
         (Some("identity"), None, SVG),
@@ -72,7 +84,7 @@ async fn each_browser_gets_the_copy_it_accepts(pool: PgPool) {
             .collect();
         // Twice: the first answer reads the file, the second comes from memory.
         for round in ["first", "second"] {
-            let response = send(&app, get("/favicon.svg", &headers)).await;
+            let response = send(app, get("/favicon.svg", &headers)).await;
             let what = format!("Accept-Encoding {accept:?}, {round} request");
             assert_eq!(response.status(), StatusCode::OK, "{what}");
             assert_eq!(
@@ -106,7 +118,7 @@ async fn each_browser_gets_the_copy_it_accepts(pool: PgPool) {
 
     // /pkg files the same way, cached for a year.
     let response = send(
-        &app,
+        app,
         get("/pkg/folio.js", &[(header::ACCEPT_ENCODING, "br")]),
     )
     .await;
@@ -124,33 +136,27 @@ async fn each_browser_gets_the_copy_it_accepts(pool: PgPool) {
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn a_file_once_read_is_answered_from_memory(pool: PgPool) {
-    let folder = tempfile::tempdir().expect("temporary folder");
-    // The site inside it, so that there is something outside the site to ask for.
-    let root = folder.path().join("site");
-    let app = site(pool, &root);
-    let first = send(&app, get("/pkg/folio.js", &[])).await;
+    let Site { root, app, .. } = &site(pool);
+    let first = send(app, get("/pkg/folio.js", &[])).await;
     assert_eq!(body_text(first).await, SCRIPT);
 
     // Gone from the disk, it is still served: nothing is read per request.
     std::fs::remove_file(root.join("pkg/folio.js")).expect("remove");
-    let again = send(&app, get("/pkg/folio.js", &[])).await;
+    let again = send(app, get("/pkg/folio.js", &[])).await;
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(body_text(again).await, SCRIPT);
 }
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn head_and_conditional_requests(pool: PgPool) {
-    let folder = tempfile::tempdir().expect("temporary folder");
-    // The site inside it, so that there is something outside the site to ask for.
-    let root = folder.path().join("site");
-    let app = site(pool, &root);
+    let Site { app, .. } = &site(pool);
 
     let head = Request::builder()
         .method(Method::HEAD)
         .uri("/favicon.svg")
         .body(Body::empty())
         .expect("request");
-    let response = send(&app, head).await;
+    let response = send(app, head).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         header_of(&response, header::CONTENT_LENGTH),
@@ -161,7 +167,7 @@ async fn head_and_conditional_requests(pool: PgPool) {
 
     // The browser's copy is current: 304, no body.
     let response = send(
-        &app,
+        app,
         get(
             "/favicon.svg",
             &[(header::IF_MODIFIED_SINCE, last_modified.as_str())],
@@ -174,7 +180,7 @@ async fn head_and_conditional_requests(pool: PgPool) {
     // An older copy, or a date that is not one, gets the file.
     for since in ["Thu, 01 Jan 2015 00:00:00 GMT", "yesterday"] {
         let response = send(
-            &app,
+            app,
             get("/favicon.svg", &[(header::IF_MODIFIED_SINCE, since)]),
         )
         .await;
@@ -189,29 +195,26 @@ async fn head_and_conditional_requests(pool: PgPool) {
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn what_memory_does_not_answer_is_served_as_before(pool: PgPool) {
-    let folder = tempfile::tempdir().expect("temporary folder");
-    // The site inside it, so that there is something outside the site to ask for.
-    let root = folder.path().join("site");
-    let app = site(pool, &root);
+    let Site { root, app, .. } = &site(pool);
 
     // A range comes from the file.
-    let response = send(&app, get("/favicon.svg", &[(header::RANGE, "bytes=0-3")])).await;
+    let response = send(app, get("/favicon.svg", &[(header::RANGE, "bytes=0-3")])).await;
     assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(body_text(response).await, &SVG[..4]);
 
     // So does an encoded name, and a file added after start.
-    let response = send(&app, get("/fav%69con.svg", &[])).await;
+    let response = send(app, get("/fav%69con.svg", &[])).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body_text(response).await, SVG);
     std::fs::write(root.join("later.txt"), "added later").expect("file");
-    let response = send(&app, get("/later.txt", &[])).await;
+    let response = send(app, get("/later.txt", &[])).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body_text(response).await, "added later");
 
     // Nothing outside the site folder, and an unknown address is the 404 page.
     std::fs::write(root.join("../secret.txt"), "secret").expect("file");
     for uri in ["/../secret.txt", "/%2e%2e/secret.txt", "/nothing-here.svg"] {
-        let response = send(&app, get(uri, &[])).await;
+        let response = send(app, get(uri, &[])).await;
         assert_ne!(response.status(), StatusCode::OK, "{uri}");
         assert!(
             !body_text(response).await.contains("secret"),
@@ -224,6 +227,6 @@ async fn what_memory_does_not_answer_is_served_as_before(pool: PgPool) {
         .header(header::ORIGIN, "http://127.0.0.1:3000")
         .body(Body::empty())
         .expect("request");
-    let response = send(&app, post).await;
+    let response = send(app, post).await;
     assert_ne!(response.status(), StatusCode::OK);
 }
