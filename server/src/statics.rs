@@ -157,11 +157,12 @@ const MAX_IN_MEMORY: u64 = 4 << 20;
 fn in_memory(root: &Path, files: BoxService) -> BoxService {
     let mut index = HashMap::new();
     collect(root, String::new(), &mut index);
-    let index = Arc::new(index);
+    // One shared pointer per request; the fallback is cloned only when it is called.
+    let site = Arc::new((index, files));
     BoxCloneSyncService::new(service_fn(move |request: Request<Body>| {
-        let index = Arc::clone(&index);
-        let files = files.clone();
+        let site = Arc::clone(&site);
         async move {
+            let (index, files) = &*site;
             let servable = matches!(*request.method(), Method::GET | Method::HEAD)
                 && !request.headers().contains_key(header::RANGE);
             let head = request.method() == Method::HEAD;
@@ -171,7 +172,7 @@ fn in_memory(root: &Path, files: BoxService) -> BoxService {
             {
                 return Ok(response);
             }
-            files.oneshot(request).await
+            files.clone().oneshot(request).await
         }
     }))
 }
