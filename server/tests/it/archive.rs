@@ -2,12 +2,10 @@
 //! reproduces the site exactly; malformed, mismatched and refused archives change nothing;
 //! the in-app flow checks, summarises, then applies on confirmation, for the owner only.
 
-mod common;
-
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{OWNER_ADDR, request, send, signed_in};
+use crate::common::{OWNER_ADDR, request, send, signed_in};
 use folio_server::archive::{self, Archive, ArchiveError};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -302,7 +300,7 @@ async fn the_owner_downloads_then_restores_after_a_check(pool: PgPool) {
         .to_owned();
 
     // ...and applied on confirmation, once.
-    let body = common::form(&[("token", &token)]);
+    let body = crate::common::form(&[("token", &token)]);
     let confirmed = send(
         &app,
         request(

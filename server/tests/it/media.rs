@@ -2,13 +2,11 @@
 //! what is kept (WebP widths, no metadata), how files are served, and that a picture in use
 //! cannot be deleted. Real PostgreSQL, the real router.
 
-mod common;
-
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use common::config;
+use crate::common::config;
 use folio_server::media::{self, Refused, process, sniff};
 use folio_server::{AppState, SESSION_COOKIE, router};
 use image::{ImageFormat, RgbImage};
@@ -387,7 +385,7 @@ async fn an_upload_is_stored_as_webp_widths_and_served_immutable(pool: PgPool) {
     .await;
     assert_eq!(status, StatusCode::OK);
     let post = String::from_utf8(post).expect("utf-8");
-    let img = common::opening_tag(&post, "img", &format!("/media/{key}-720.webp"));
+    let img = crate::common::opening_tag(&post, "img", &format!("/media/{key}-720.webp"));
     assert!(
         img.contains(r#"width="720""#) && img.contains(r#"height="480""#),
         "{img}"

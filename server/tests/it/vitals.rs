@@ -3,12 +3,10 @@
 //! bots, the per-address limit, a failed commit, the rollup and the salts; and the real binary
 //! killed with SIGKILL under load keeping every beacon it acknowledged.
 
-mod common;
-
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{Reply, config, data_dir, send, signed_in, start_folio, workspace_root};
+use crate::common::{Reply, config, data_dir, send, signed_in, start_folio, workspace_root};
 use folio_server::vitals::beacon::Name;
 use folio_server::vitals::upkeep;
 use folio_server::vitals::writer::{self, Batch, View, Writer};
@@ -584,7 +582,7 @@ async fn the_owner_and_bots_are_not_measured(pool: PgPool) {
         body.to_string(),
         Some("application/json"),
         CHROME,
-        common::OWNER_ADDR,
+        crate::common::OWNER_ADDR,
     );
     owners
         .headers_mut()
@@ -634,16 +632,16 @@ fn sample_meta(html: &str) -> Option<&str> {
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn visitors_pages_ask_to_be_measured_at_the_sample_rate_and_the_owners_do_not(pool: PgPool) {
     let (app, cookie) = signed_in(&pool).await;
-    let visitor = send(&app, common::get("/about")).await;
+    let visitor = send(&app, crate::common::get("/about")).await;
     let meta = sample_meta(&visitor.body).expect("a visitor's page asks to be measured");
     assert!(meta.contains(r#"content="100""#), "{meta}");
     // Twice: the second comes from the page cache, which must keep it.
-    let again = send(&app, common::get("/about")).await;
+    let again = send(&app, crate::common::get("/about")).await;
     assert_eq!(sample_meta(&again.body), Some(meta));
 
     let owners = send(
         &app,
-        common::request(Method::GET, "/about", "", Some(&cookie), common::OWNER_ADDR),
+        crate::common::request(Method::GET, "/about", "", Some(&cookie), crate::common::OWNER_ADDR),
     )
     .await;
     assert_eq!(owners.status, StatusCode::OK);
@@ -653,7 +651,7 @@ async fn visitors_pages_ask_to_be_measured_at_the_sample_rate_and_the_owners_do_
         let mut config = config();
         config.vitals_sample_percent = percent;
         let app = router(AppState::new(config, pool.clone()));
-        let page = send(&app, common::get("/about")).await;
+        let page = send(&app, crate::common::get("/about")).await;
         assert_eq!(
             sample_meta(&page.body).map(|m| m.contains(expected.unwrap_or_default())),
             expected.map(|_| true),
@@ -707,7 +705,7 @@ async fn a_flood_from_one_address_gets_429_and_pages_are_still_served(pool: PgPo
     );
     let page = send(
         &app,
-        common::request(Method::GET, "/about", "", None, VISITOR),
+        crate::common::request(Method::GET, "/about", "", None, VISITOR),
     )
     .await;
     assert_eq!(page.status, StatusCode::OK);

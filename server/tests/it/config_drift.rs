@@ -2,9 +2,7 @@
 //! Cargo.toml (read by cargo-leptos at build time) must describe the same site, or the server
 //! looks for files the build never wrote.
 
-mod common;
-
-use common::workspace_root;
+use crate::common::workspace_root;
 
 fn table(text: &str, path: &[&str]) -> toml::Table {
     let mut value: toml::Value = toml::from_str(text).expect("valid TOML");

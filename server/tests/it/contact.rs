@@ -2,12 +2,10 @@
 //! form post, JSON for a script), validation, the honeypot, the per-address limit, and that a
 //! refused post stores nothing.
 
-mod common;
-
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
-use common::{body_text, config};
+use crate::common::{body_text, config};
 use folio_server::client::TrustedProxies;
 use folio_server::config::Config;
 use folio_server::{AppState, router};
@@ -78,7 +76,7 @@ async fn a_form_post_is_stored_then_redirected_to_the_thanks_page(pool: PgPool) 
     assert!(!read, "a new message is unread");
 
     let response = router(AppState::new(config(), pool.clone()))
-        .oneshot(common::get("/contact/thanks"))
+        .oneshot(crate::common::get("/contact/thanks"))
         .await
         .expect("response");
     assert_eq!(response.status(), StatusCode::OK);
@@ -164,7 +162,7 @@ async fn a_refused_form_post_shows_the_page_again_with_the_input_and_the_errors(
     assert!(html.contains("Please fix the field marked below."));
     // The page is still a whole page with its CSP nonce on every script.
     assert!(html.contains("<h1"));
-    let nonce = common::csp_nonce(&headers);
+    let nonce = crate::common::csp_nonce(&headers);
     assert!(html.contains(&format!("nonce=\"{nonce}\"")));
     assert!(stored(&pool).await.is_empty());
 }
@@ -295,12 +293,12 @@ async fn malformed_posts_get_a_clear_error_and_store_nothing(pool: PgPool) {
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn the_contact_page_has_the_form(pool: PgPool) {
     let response = router(AppState::new(config(), pool.clone()))
-        .oneshot(common::get("/contact"))
+        .oneshot(crate::common::get("/contact"))
         .await
         .expect("response");
     assert_eq!(response.status(), StatusCode::OK);
     let html = body_text(response).await;
-    let form = common::opening_tag(&html, "form", "action=");
+    let form = crate::common::opening_tag(&html, "form", "action=");
     assert!(
         form.contains(r#"method="post""#) && form.contains(r#"action="/contact""#),
         "{form}"

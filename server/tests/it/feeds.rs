@@ -1,8 +1,6 @@
 //! sitemap.xml, the Atom feed and robots.txt: well-formed, absolute, published items only.
 
-mod common;
-
-use common::{body_text, config, get};
+use crate::common::{body_text, config, get};
 use folio_server::{AppState, router};
 use sqlx::PgPool;
 use tower::ServiceExt;

@@ -1,10 +1,8 @@
 //! The embedded PostgreSQL cluster: created once, reused with its data, stopped without a trace,
 //! and the readiness probe following it down and up.
 
-mod common;
-
 use axum::http::StatusCode;
-use common::{body_text, config, data_dir, get, processes_mentioning, start_folio, workspace_root};
+use crate::common::{body_text, config, data_dir, get, processes_mentioning, start_folio, workspace_root};
 use folio_server::embedded::EmbeddedPostgres;
 use folio_server::{AppState, db, router};
 use std::time::Duration;

@@ -1,11 +1,9 @@
 //! The router, driven with `oneshot` against a fresh, migrated PostgreSQL database per test.
 
-mod common;
-
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
-use common::{body_text, config, csp_nonce, get, get_with_session_cookie, opening_tag};
+use crate::common::{body_text, config, csp_nonce, get, get_with_session_cookie, opening_tag};
 use folio_server::{AppState, router};
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -440,7 +438,7 @@ async fn the_owners_pages_and_requests_get_their_own_browsing_context_group(pool
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
 async fn https_sites_send_hsts(pool: PgPool) {
-    let path = common::workspace_root().join("Leptos.toml");
+    let path = crate::common::workspace_root().join("Leptos.toml");
     let text = std::fs::read_to_string(&path).expect("Leptos.toml");
     let config = folio_server::config::Config::from_parts(&path, &text, |name| {
         (name == "FOLIO_PUBLIC_URL").then(|| "https://folio.example".to_owned())
