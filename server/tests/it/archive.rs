@@ -2,10 +2,10 @@
 //! reproduces the site exactly; malformed, mismatched and refused archives change nothing;
 //! the in-app flow checks, summarises, then applies on confirmation, for the owner only.
 
+use crate::common::{OWNER_ADDR, request, send, signed_in};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
-use crate::common::{OWNER_ADDR, request, send, signed_in};
 use folio_server::archive::{self, Archive, ArchiveError};
 use serde_json::{Value, json};
 use sqlx::PgPool;

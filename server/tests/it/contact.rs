@@ -2,10 +2,10 @@
 //! form post, JSON for a script), validation, the honeypot, the per-address limit, and that a
 //! refused post stores nothing.
 
+use crate::common::{body_text, config};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
-use crate::common::{body_text, config};
 use folio_server::client::TrustedProxies;
 use folio_server::config::Config;
 use folio_server::{AppState, router};

@@ -3,9 +3,9 @@
 //! drafts and scheduled items stay hidden from visitors, deletion can be undone, and the
 //! preview renders through the visitors' sanitizer without saving.
 
+use crate::common::{OWNER_ADDR, Reply, form, request, send, signed_in};
 use axum::Router;
 use axum::http::{Method, StatusCode};
-use crate::common::{OWNER_ADDR, Reply, form, request, send, signed_in};
 use sqlx::PgPool;
 
 const VISITOR_ADDR: &str = "198.51.100.7:2000";

@@ -1,8 +1,10 @@
 //! The embedded PostgreSQL cluster: created once, reused with its data, stopped without a trace,
 //! and the readiness probe following it down and up.
 
+use crate::common::{
+    body_text, config, data_dir, get, processes_mentioning, start_folio, workspace_root,
+};
 use axum::http::StatusCode;
-use crate::common::{body_text, config, data_dir, get, processes_mentioning, start_folio, workspace_root};
 use folio_server::embedded::EmbeddedPostgres;
 use folio_server::{AppState, db, router};
 use std::time::Duration;

@@ -1,9 +1,9 @@
 //! The router, driven with `oneshot` against a fresh, migrated PostgreSQL database per test.
 
+use crate::common::{body_text, config, csp_nonce, get, get_with_session_cookie, opening_tag};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
-use crate::common::{body_text, config, csp_nonce, get, get_with_session_cookie, opening_tag};
 use folio_server::{AppState, router};
 use sqlx::PgPool;
 use std::net::SocketAddr;

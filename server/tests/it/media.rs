@@ -2,11 +2,11 @@
 //! what is kept (WebP widths, no metadata), how files are served, and that a picture in use
 //! cannot be deleted. Real PostgreSQL, the real router.
 
+use crate::common::config;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use crate::common::config;
 use folio_server::media::{self, Refused, process, sniff};
 use folio_server::{AppState, SESSION_COOKIE, router};
 use image::{ImageFormat, RgbImage};

@@ -2,11 +2,11 @@
 //! and its limits, session rotation, timeouts and endings, the same-origin and owner checks on
 //! every mutating route and server function, the inbox, and the command-line reset.
 
+use crate::common::{Reply, config, form, request, send};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
-use crate::common::{Reply, config, form, request, send};
 use folio_server::auth::limits::{self, Keys, Verdict};
 use folio_server::auth::{Access, MUTATING_ROUTES, reset_password, setup};
 use folio_server::config::Config;

@@ -1,9 +1,9 @@
 //! The page cache: hits carry their own nonce, content changes (from any instance) drop pages,
 //! scheduled publications appear on time, and the owner always gets a fresh render.
 
+use crate::common::{body_text, config, csp_nonce, get, get_with_session_cookie};
 use axum::body::Body;
 use axum::http::Response;
-use crate::common::{body_text, config, csp_nonce, get, get_with_session_cookie};
 use folio_server::{AppState, page_cache, router};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};

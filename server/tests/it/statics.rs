@@ -2,9 +2,9 @@
 //! memory after the first request, and everything the in-memory path does not answer (ranges,
 //! unknown or encoded addresses) still answered by `ServeDir` as before.
 
+use crate::common::{body_text, config};
 use axum::body::Body;
 use axum::http::{Method, Request, Response, StatusCode, header};
-use crate::common::{body_text, config};
 use folio_server::{AppState, router};
 use sqlx::PgPool;
 use std::path::PathBuf;

@@ -3,10 +3,10 @@
 //! bots, the per-address limit, a failed commit, the rollup and the salts; and the real binary
 //! killed with SIGKILL under load keeping every beacon it acknowledged.
 
+use crate::common::{Reply, config, data_dir, send, signed_in, start_folio, workspace_root};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
-use crate::common::{Reply, config, data_dir, send, signed_in, start_folio, workspace_root};
 use folio_server::vitals::beacon::Name;
 use folio_server::vitals::upkeep;
 use folio_server::vitals::writer::{self, Batch, View, Writer};
@@ -641,7 +641,13 @@ async fn visitors_pages_ask_to_be_measured_at_the_sample_rate_and_the_owners_do_
 
     let owners = send(
         &app,
-        crate::common::request(Method::GET, "/about", "", Some(&cookie), crate::common::OWNER_ADDR),
+        crate::common::request(
+            Method::GET,
+            "/about",
+            "",
+            Some(&cookie),
+            crate::common::OWNER_ADDR,
+        ),
     )
     .await;
     assert_eq!(owners.status, StatusCode::OK);

@@ -3,13 +3,13 @@
 //! breakdowns and time series that the stored rows give when computed here, independently;
 //! content changes are marked; and visitors get no dashboard.
 
+use crate::common::{Reply, opening_tag, request, send, signed_in};
 use app::vitals::bins;
 use app::vitals::dashboard::assess;
 use app::vitals::rules::Name;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
-use crate::common::{Reply, opening_tag, request, send, signed_in};
 use folio_server::vitals::upkeep;
 use serde_json::json;
 use sqlx::PgPool;
