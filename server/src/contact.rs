@@ -14,7 +14,7 @@ use app::contact::{
 };
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use std::time::Duration;
 
@@ -106,12 +106,10 @@ pub async fn submit(
         crate::render_with(&state, parts, ContactSubmission { draft, errors }).await
     };
     *response.status_mut() = status;
-    if let Some(after) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(after.as_secs()));
+    match retry_after {
+        Some(after) => rate_limit::with_retry_after(response, after),
+        None => response,
     }
-    response
 }
 
 /// Counts the post against the sender's limit and stores the message, in one transaction.
