@@ -4,6 +4,7 @@
 //! [`router`] builds the whole application from an [`AppState`] without a socket, so tests drive
 //! it with `oneshot`; `main.rs` only parses the command line and calls into here.
 
+mod accept;
 pub mod archive;
 pub mod auth;
 pub mod client;

@@ -5,6 +5,7 @@
 //! are read into memory the first time each is asked for ([`in_memory`]); `ServeDir` answers
 //! everything else and stays the one place that maps an address onto the file system.
 
+use crate::accept::Accepted;
 use app::SiteAssets;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -308,29 +309,7 @@ impl SiteFile {
 /// The copy to send: the accepted encoding with the highest `q` that has a copy (brotli on a
 /// tie), else the file itself.
 fn negotiate<'a>(headers: &HeaderMap, bodies: &'a Bodies) -> (Option<&'static str>, &'a Bytes) {
-    let (mut br, mut gzip) = (0.0_f32, 0.0_f32);
-    for item in headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-    {
-        let mut parts = item.split(';');
-        let name = parts.next().unwrap_or_default().trim();
-        let q = parts
-            .find_map(|param| {
-                let (key, value) = param.split_once('=')?;
-                key.trim()
-                    .eq_ignore_ascii_case("q")
-                    .then(|| value.trim().parse::<f32>().ok())?
-            })
-            .unwrap_or(1.0);
-        if name.eq_ignore_ascii_case("br") {
-            br = q;
-        } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
-            gzip = q;
-        }
-    }
+    let Accepted { br, gzip } = Accepted::from_headers(headers);
     match (&bodies.br, &bodies.gzip) {
         (Some(body), _) if br > 0.0 && (br >= gzip || bodies.gzip.is_none()) => (Some("br"), body),
         (_, Some(body)) if gzip > 0.0 => (Some("gzip"), body),
