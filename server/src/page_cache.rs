@@ -7,9 +7,16 @@
 //! `LISTEN`s and drops its pages, and while the listener is disconnected nothing is cached.
 //! Pages whose content is scheduled to appear expire at that moment.
 //!
+//! A stored page is also gzip-compressed once, so a browser gets compressed bytes without a
+//! compression per request. The placeholder nonces are left uncompressed there (each in a
+//! stored deflate block of its own), so the same in-place swap works on the compressed copy;
+//! only the gzip trailer's CRC-32 is computed per response. Browsers that prefer brotli by their
+//! `q` values still get a per-response brotli copy from the compression layer.
+//!
 //! Only matched page routes pass through here (never server functions, static files or 404s
 //! for made-up addresses), and only GETs without the owner's session cookie.
 
+use crate::accept::Accepted;
 use crate::auth::has_session_cookie;
 use app::CspNonce;
 use axum::body::Body;
@@ -18,6 +25,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::sync::Arc;
@@ -42,6 +50,18 @@ struct Page {
     headers: HeaderMap,
     body: Bytes,
     /// Where the placeholder nonce stands in `body`.
+    nonce_at: Vec<usize>,
+    /// `body` gzip-compressed, when it could be.
+    gzip: Option<Gzipped>,
+}
+
+/// A page as gzip, but for the 8-byte trailer, which depends on the nonce.
+#[derive(Debug)]
+struct Gzipped {
+    /// The gzip header and a raw deflate stream in which each placeholder nonce is the whole
+    /// content of a stored (uncompressed) block.
+    bytes: Bytes,
+    /// Where the placeholder nonce stands in `bytes`.
     nonce_at: Vec<usize>,
 }
 
@@ -110,15 +130,17 @@ pub async fn layer(
     let Some(CspNonce(nonce)) = request.extensions().get::<CspNonce>().cloned() else {
         return next.run(request).await;
     };
-    if !cacheable(&cache, &request) {
+    // The swap is in place: a nonce of another length (none is made) would corrupt the page.
+    if !cacheable(&cache, &request) || nonce.len() != cache.placeholder.len() {
         return next.run(request).await;
     }
     let key = request.uri().path_and_query().map_or_else(
         || request.uri().path().to_owned(),
         |pq| pq.as_str().to_owned(),
     );
+    let gzip = accepts_gzip(request.headers());
     if let Some(page) = cache.fresh(&key) {
-        return respond(&page, &nonce, "hit");
+        return respond(&page, &nonce, gzip, "hit");
     }
 
     // Read before rendering: a change committed meanwhile makes this page stale at once.
@@ -136,7 +158,14 @@ pub async fn layer(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let nonce_at = memchr::memmem::find_iter(&body, cache.placeholder.as_bytes()).collect();
+    let nonce_at: Vec<usize> =
+        memchr::memmem::find_iter(&body, cache.placeholder.as_bytes()).collect();
+    let store = parts.status == StatusCode::OK && !parts.headers.contains_key(header::SET_COOKIE);
+    let gzipped = if store {
+        gzip_with_stored(&body, &nonce_at, cache.placeholder.len())
+    } else {
+        None
+    };
     let page = Page {
         generation,
         expires,
@@ -144,36 +173,155 @@ pub async fn layer(
         headers: parts.headers,
         body,
         nonce_at,
+        gzip: gzipped,
     };
-    let store = page.status == StatusCode::OK && !page.headers.contains_key(header::SET_COOKIE);
-    let response = respond(&page, &nonce, if store { "miss" } else { "bypass" });
+    let response = respond(&page, &nonce, gzip, if store { "miss" } else { "bypass" });
     if store {
         cache.pages.insert(key, Arc::new(page));
     }
     response
 }
 
-/// The page with `nonce` written where the placeholder stands.
-fn respond(page: &Page, nonce: &str, status: &'static str) -> Response {
-    let body = if page.nonce_at.is_empty() {
-        page.body.clone()
-    } else {
-        let mut bytes = page.body.to_vec();
-        let nonce = nonce.as_bytes();
-        for &at in &page.nonce_at {
-            if let Some(slot) = bytes.get_mut(at..at + nonce.len()) {
-                slot.copy_from_slice(nonce);
+/// Whether the request takes gzip at least as gladly as brotli: then it gets the stored gzip
+/// copy, and otherwise the plain page, which the compression layer compresses as it prefers.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let accepted = Accepted::from_headers(headers);
+    accepted.gzip > 0.0 && accepted.gzip >= accepted.br
+}
+
+/// The page with `nonce` written where the placeholder stands, gzip-compressed if `gzip` and
+/// the page has a compressed copy.
+fn respond(page: &Page, nonce: &str, gzip: bool, status: &'static str) -> Response {
+    let gzipped = page.gzip.as_ref().filter(|_| gzip);
+    let body = match gzipped {
+        Some(gzipped) => {
+            let mut bytes = with_nonce(&gzipped.bytes, &gzipped.nonce_at, nonce, 8);
+            // The trailer: CRC-32 and length (mod 2^32) of the page as this response has it.
+            let mut crc = Crc::new();
+            let mut from = 0;
+            for &at in &page.nonce_at {
+                crc.update(page.body.get(from..at).unwrap_or_default());
+                crc.update(nonce.as_bytes());
+                from = at + nonce.len();
             }
+            crc.update(page.body.get(from..).unwrap_or_default());
+            bytes.extend_from_slice(&crc.sum().to_le_bytes());
+            bytes.extend_from_slice(&crc.amount().to_le_bytes());
+            Bytes::from(bytes)
         }
-        Bytes::from(bytes)
+        None if page.nonce_at.is_empty() => page.body.clone(),
+        None => Bytes::from(with_nonce(&page.body, &page.nonce_at, nonce, 0)),
     };
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = page.status;
-    *response.headers_mut() = page.headers.clone();
+    let headers = response.headers_mut();
+    *headers = page.headers.clone();
+    headers.insert(&X_CACHE, HeaderValue::from_static(status));
+    // Stored pages are answered in more than one encoding: caches must keep them apart.
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzipped.is_some() {
+        headers.remove(header::CONTENT_LENGTH);
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     response
-        .headers_mut()
-        .insert(&X_CACHE, HeaderValue::from_static(status));
-    response
+}
+
+/// A copy of `bytes` with `nonce` written at each of `at`, and room for `spare` more bytes.
+fn with_nonce(bytes: &[u8], at: &[usize], nonce: &str, spare: usize) -> Vec<u8> {
+    let mut copy = Vec::with_capacity(bytes.len() + spare);
+    copy.extend_from_slice(bytes);
+    let nonce = nonce.as_bytes();
+    for &at in at {
+        if let Some(slot) = copy.get_mut(at..at + nonce.len()) {
+            slot.copy_from_slice(nonce);
+        }
+    }
+    copy
+}
+
+/// `body` as gzip without its trailer, the `nonce_len` bytes at each of `nonce_at` kept as
+/// stored blocks (RFC 1951 section 3.2.4), and where they now stand. `None` only if deflate
+/// fails.
+///
+/// The deflate stream is flushed to a byte boundary before each stored block and starts afresh
+/// after it, primed with the page so far as its dictionary so that it still finds repeats from
+/// before the nonce. No back-reference may reach into a nonce, whose bytes change with every
+/// response: in the dictionary each nonce is NUL bytes, which match nothing in a page that has
+/// none. A page with a NUL byte of its own is compressed without dictionaries.
+fn gzip_with_stored(body: &[u8], nonce_at: &[usize], nonce_len: usize) -> Option<Gzipped> {
+    let stored_len = u16::try_from(nonce_len).ok()?;
+    let history = memchr::memchr(0, body).is_none().then(|| {
+        let mut masked = body.to_vec();
+        for &at in nonce_at {
+            if let Some(nonce) = masked.get_mut(at..at + nonce_len) {
+                nonce.fill(0);
+            }
+        }
+        masked
+    });
+    // ID1 ID2, CM = deflate, no flags, no mtime, XFL = best compression, OS = unknown.
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff];
+    out.reserve(body.len() / 3);
+    let mut deflate = Compress::new(Compression::best(), false);
+    let mut moved = Vec::with_capacity(nonce_at.len());
+    let mut from = 0;
+    for &at in nonce_at {
+        deflate_into(
+            &mut deflate,
+            body.get(from..at)?,
+            FlushCompress::Sync,
+            &mut out,
+        )?;
+        deflate.reset();
+        // BFINAL = 0 and BTYPE = 00 in the first three bits, the rest of the byte padding,
+        // then LEN and its ones' complement, little-endian.
+        out.push(0);
+        out.extend_from_slice(&stored_len.to_le_bytes());
+        out.extend_from_slice(&(!stored_len).to_le_bytes());
+        moved.push(out.len());
+        out.extend_from_slice(body.get(at..at + nonce_len)?);
+        from = at + nonce_len;
+        if let Some(history) = &history {
+            // Deflate looks back at most 32 KiB.
+            let window = history.get(from.saturating_sub(32 << 10)..from)?;
+            deflate.set_dictionary(window).ok()?;
+        }
+    }
+    deflate_into(
+        &mut deflate,
+        body.get(from..)?,
+        FlushCompress::Finish,
+        &mut out,
+    )?;
+    Some(Gzipped {
+        bytes: out.into(),
+        nonce_at: moved,
+    })
+}
+
+/// Compresses all of `input` onto `out`. With `Sync` the output ends on a byte boundary; with
+/// `Finish` it ends the deflate stream.
+fn deflate_into(
+    deflate: &mut Compress,
+    mut input: &[u8],
+    flush: FlushCompress,
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    loop {
+        out.reserve(input.len() / 2 + 64);
+        let read = deflate.total_in();
+        let status = deflate.compress_vec(input, out, flush).ok()?;
+        let consumed = usize::try_from(deflate.total_in() - read).ok()?;
+        input = input.get(consumed..)?;
+        let done = match flush {
+            FlushCompress::Finish => status == Status::StreamEnd,
+            // Room left over means the flush was written in full.
+            _ => input.is_empty() && out.len() < out.capacity(),
+        };
+        if done {
+            return Some(());
+        }
+    }
 }
 
 /// When the next scheduled publication becomes visible, if one is pending.
@@ -214,5 +362,131 @@ pub async fn follow_changes(cache: Arc<PageCache>, pool: PgPool) {
         }
         cache.set_enabled(false);
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::read::GzDecoder;
+    use std::io::Read;
+
+    /// A stored page whose placeholder is `placeholder`, found in `html`.
+    fn page(html: &[u8], placeholder: &str) -> Page {
+        let nonce_at: Vec<usize> = memchr::memmem::find_iter(html, placeholder).collect();
+        Page {
+            generation: 0,
+            expires: None,
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            gzip: gzip_with_stored(html, &nonce_at, placeholder.len()),
+            body: Bytes::copy_from_slice(html),
+            nonce_at,
+        }
+    }
+
+    async fn body_of(response: Response) -> Vec<u8> {
+        axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body")
+            .to_vec()
+    }
+
+    /// Strictly one gzip member that decodes to exactly `expected` (CRC and length checked).
+    fn gunzip(bytes: &[u8]) -> Vec<u8> {
+        let mut decoder = GzDecoder::new(bytes);
+        let mut out = Vec::new();
+        decoder.read_to_end(&mut out).expect("valid gzip");
+        let mut rest = Vec::new();
+        decoder.into_inner().read_to_end(&mut rest).expect("read");
+        assert!(
+            rest.is_empty(),
+            "{} bytes after the gzip member",
+            rest.len()
+        );
+        out
+    }
+
+    #[tokio::test]
+    async fn the_gzip_copy_decodes_to_the_page_with_each_responses_nonce() {
+        let placeholder = crate::security::new_nonce();
+        let p = &*placeholder;
+        // Nonces at the very start and end, side by side, far apart, and none at all; a body
+        // large enough for the compressor to emit several blocks of its own.
+        let long: String = (0..40_000).map(|i| format!("<p>line {i}</p>\n")).collect();
+        let pages = [
+            format!("{p}<html><script nonce=\"{p}\"></script>{p}{p}<main>{long}</main>{p}"),
+            format!("<html><head><script nonce=\"{p}\">1</script></head><body>hi</body></html>"),
+            "<html>no nonce here</html>".to_owned(),
+            // Pieces of the placeholder after it: a reference back to them would copy the
+            // response's nonce instead.
+            format!(
+                "<script nonce=\"{p}\"></script><p>{} {}</p>",
+                &p[..12],
+                &p[12..]
+            ),
+            // NUL bytes, which stand for the nonces in the dictionaries (so none is used here).
+            format!("<p>\0\0\0</p><script nonce=\"{p}\"></script><p>\0\0\0\0</p>"),
+            p.to_owned(),
+            String::new(),
+        ];
+        for html in &pages {
+            let page = page(html.as_bytes(), p);
+            assert!(page.gzip.is_some());
+            for _ in 0..3 {
+                let nonce = crate::security::new_nonce();
+                let expected = html.replace(p, &nonce);
+                let zipped = respond(&page, &nonce, true, "hit");
+                assert_eq!(zipped.headers()[header::CONTENT_ENCODING], "gzip");
+                assert_eq!(zipped.headers()[header::VARY], "accept-encoding");
+                assert_eq!(gunzip(&body_of(zipped).await), expected.as_bytes());
+
+                let plain = respond(&page, &nonce, false, "hit");
+                assert!(!plain.headers().contains_key(header::CONTENT_ENCODING));
+                assert_eq!(body_of(plain).await, expected.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn the_gzip_copy_is_about_as_small_as_one_made_in_a_single_pass() {
+        let placeholder = crate::security::new_nonce();
+        let p = &*placeholder;
+        // Words that compress poorly on their own, repeated after the nonce: only a compressor
+        // that still sees what came before the nonce can send the repeat as one reference.
+        let mut seed = 7_u32;
+        let words: String = (0..600)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                format!("w{} ", seed >> 20)
+            })
+            .collect();
+        let html = format!("<p>{words}</p><script nonce=\"{p}\"></script><p>{words}</p>");
+        let page = page(html.as_bytes(), p);
+        let ours = page.gzip.expect("compressed").bytes.len() + 8;
+        let mut single = flate2::write::GzEncoder::new(Vec::new(), Compression::best());
+        std::io::Write::write_all(&mut single, html.as_bytes()).expect("write");
+        let single = single.finish().expect("finish").len();
+        // The stored block and the fresh start cost some dozens of bytes, not a second copy.
+        assert!(ours <= single + 64, "{ours} bytes against {single}");
+    }
+
+    #[test]
+    fn which_requests_get_the_gzip_copy() {
+        let cases = [
+            ("gzip, deflate, br, zstd", true),
+            ("gzip, deflate", true),
+            ("br", false),
+            ("br;q=1, gzip;q=0.8", false),
+            ("gzip;q=0", false),
+            ("*", true),
+            ("identity", false),
+        ];
+        for (value, expected) in cases {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(value));
+            assert_eq!(accepts_gzip(&headers), expected, "{value}");
+        }
+        assert!(!accepts_gzip(&HeaderMap::new()));
     }
 }

@@ -2,10 +2,12 @@
 //! scheduled publications appear on time, and the owner always gets a fresh render.
 
 use crate::common::{body_text, config, csp_nonce, get, get_with_session_cookie};
-use axum::body::Body;
-use axum::http::Response;
+use axum::body::{Body, HttpBody};
+use axum::http::{HeaderValue, Response, header};
+use flate2::read::GzDecoder;
 use folio_server::{AppState, page_cache, router};
 use sqlx::PgPool;
+use std::io::Read;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
@@ -66,6 +68,73 @@ async fn a_hit_is_the_same_page_with_its_own_nonce(pool: PgPool) {
         first_html.replace(&first_nonce, "N"),
         second_html.replace(&second_nonce, "N")
     );
+}
+
+/// A GET for `uri` with the Accept-Encoding header `accept`.
+fn get_accepting(uri: &str, accept: &'static str) -> axum::http::Request<Body> {
+    let mut request = get(uri);
+    request
+        .headers_mut()
+        .insert(header::ACCEPT_ENCODING, HeaderValue::from_static(accept));
+    request
+}
+
+#[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
+async fn browsers_get_the_stored_gzip_copy_with_their_own_nonce(pool: PgPool) {
+    let app = cached_app(&pool).await;
+    let plain = app
+        .clone()
+        .oneshot(get("/projects"))
+        .await
+        .expect("response");
+    assert_eq!(cache_status(&plain).as_deref(), Some("miss"));
+    let plain_nonce = csp_nonce(plain.headers());
+    let plain = body_text(plain).await;
+
+    // As Chromium asks over plain HTTP and over HTTPS: both take gzip as gladly as anything.
+    for accept in ["gzip, deflate", "gzip, deflate, br, zstd", "gzip, deflate"] {
+        let response = app
+            .clone()
+            .oneshot(get_accepting("/projects", accept))
+            .await
+            .expect("response");
+        assert_eq!(cache_status(&response).as_deref(), Some("hit"));
+        let headers = response.headers().clone();
+        assert_eq!(headers[header::CONTENT_ENCODING], "gzip", "{accept}");
+        assert_eq!(headers[header::VARY], "accept-encoding");
+        let nonce = csp_nonce(&headers);
+        assert_ne!(nonce, plain_nonce);
+        // Whole and of known length: the stored copy, not one compressed while streaming.
+        let length = HttpBody::size_hint(response.body()).exact();
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .expect("body")
+            .to_bytes();
+        assert_eq!(length, u64::try_from(bytes.len()).ok());
+        let mut html = String::new();
+        GzDecoder::new(&bytes[..])
+            .read_to_string(&mut html)
+            .expect("valid gzip, CRC and length included");
+        assert!(html.contains(&format!("nonce=\"{nonce}\"")));
+        assert_eq!(html.replace(&nonce, "N"), plain.replace(&plain_nonce, "N"));
+    }
+
+    // A browser that prefers brotli gets it, compressed for this response.
+    let response = app
+        .clone()
+        .oneshot(get_accepting("/projects", "br;q=1, gzip;q=0.5"))
+        .await
+        .expect("response");
+    assert_eq!(cache_status(&response).as_deref(), Some("hit"));
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
+
+    // One that takes neither gets the page as it is.
+    let response = app
+        .clone()
+        .oneshot(get_accepting("/projects", "identity"))
+        .await
+        .expect("response");
+    assert!(!response.headers().contains_key(header::CONTENT_ENCODING));
 }
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
