@@ -264,10 +264,13 @@ def parse_wrk(output: str) -> dict:
 
 
 def run_wrk(url: str, connections: int, seconds: int, threads: int, latency: bool,
-            script: Path | None = None, env: dict[str, str] | None = None) -> str:
+            script: Path | None = None, env: dict[str, str] | None = None,
+            headers: dict[str, str] | None = None) -> str:
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s"]
     if latency:
         cmd.append("--latency")
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
     if script is not None:
         cmd += ["-s", str(script)]
     cmd.append(url)
@@ -473,20 +476,32 @@ http {{
         listen {host}:{port} reuseport;
         root {tmp}/www;
         index index.html;
-        location / {{ }}
+        location / {{ {compression} }}
     }}
 }}
 """
 
 
-def start_nginx(children: Children, nginx: str, tmp: Path, port: int, home: bytes) -> None:
+def nginx_compression(nginx: str) -> str:
+    """How nginx compresses the home page: `gzip_static` (sends index.html.gz, gzip -9, made
+    here) if it was built with that module, else `gzip` (compresses every response, level 4)."""
+    r = subprocess.run([nginx, "-V"], capture_output=True, text=True)
+    return "gzip_static" if "--with-http_gzip_static_module" in r.stdout + r.stderr else "gzip"
+
+
+def start_nginx(children: Children, nginx: str, tmp: Path, port: int, home: bytes, compression: str) -> None:
+    """Serves `home` as / and favicon.svg. Requests without Accept-Encoding get the plain file
+    either way; with gzip in Accept-Encoding, / is sent gzip-compressed (see nginx_compression)."""
     www = tmp / "www"
     www.mkdir()
     (www / "index.html").write_bytes(home)
+    (www / "index.html.gz").write_bytes(gzip.compress(home, compresslevel=9, mtime=0))
     shutil.copy(SITE / "favicon.svg", www / "favicon.svg")
     user = "user root;" if os.geteuid() == 0 else ""
+    # gzip_types always includes text/html (naming it again only earns a warning).
+    directives = "gzip_static on;" if compression == "gzip_static" else "gzip on; gzip_comp_level 4;"
     conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(user=user, tmp=tmp, host=HOST, port=port))
+    conf.write_text(NGINX_CONF.format(user=user, tmp=tmp, host=HOST, port=port, compression=directives))
     log = open(tmp / "nginx-stderr.log", "wb")
     proc = subprocess.Popen(
         [nginx, "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "nginx-error.log")],
@@ -498,6 +513,37 @@ def start_nginx(children: Children, nginx: str, tmp: Path, port: int, home: byte
     except BenchError as error:
         detail = (tmp / "nginx-error.log").read_text(errors="replace") if (tmp / "nginx-error.log").exists() else ""
         raise BenchError(f"nginx did not start: {error}\n{detail}") from None
+
+
+BROWSER_ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # what Chrome and Firefox send
+
+
+def compressed_vs_nginx(proc: subprocess.Popen, port: int, nginx_port: int, path: str, connections: int,
+                        seconds: int, warmup: int, threads: int, nginx_mode: str) -> dict:
+    """folio and nginx answering `path` as a browser asks for it: one request each to record
+    the encoding and body size that came back, then a wrk run each with the same header."""
+    headers = {"Accept-Encoding": BROWSER_ACCEPT_ENCODING}
+    entry: dict = {"path": path, "connections": connections, "accept_encoding": BROWSER_ACCEPT_ENCODING,
+                   "nginx_compression": nginx_mode}
+    servers = (("folio", port), ("nginx", nginx_port))
+    for server, p in servers:
+        status, answer, body = http_get(p, path, headers)
+        if status != 200:
+            raise BenchError(f"{server}: GET {path} (Accept-Encoding: {BROWSER_ACCEPT_ENCODING}) answered {status}")
+        entry[f"{server}_encoding"] = answer.get("content-encoding", "identity")
+        entry[f"{server}_bytes"] = len(body)
+    for server, p in servers:
+        url = f"http://{HOST}:{p}{path}"
+        if warmup > 0:
+            run_wrk(url, connections, warmup, threads, latency=False, headers=headers)
+        output = run_wrk(url, connections, seconds, threads, latency=True, headers=headers)
+        if proc.poll() is not None:
+            raise BenchError(f"folio exited with status {proc.returncode} during the compressed runs; "
+                             "see bench/results/logs/folio.log")
+        entry[server] = {"result": parse_wrk(output), "wrk_output": output}
+    folio_rps, nginx_rps = entry["folio"]["result"]["rps"], entry["nginx"]["result"]["rps"]
+    entry.update(folio_rps=folio_rps, nginx_rps=nginx_rps, fraction=folio_rps / nginx_rps if nginx_rps else None)
+    return entry
 
 
 # --------------------------------------------------------------------------------------------
@@ -603,6 +649,19 @@ def render(report: dict) -> str:
         rows.append([cmp["path"], str(cmp["connections"]), f"{cmp['folio_rps']:,.0f}", f"{cmp['nginx_rps']:,.0f}",
                      f"{cmp['fraction']:.2f}"])
     out.append(table(rows, ["path", "conns", "folio", "nginx", "folio/nginx"]))
+    out.append("")
+    runs = report["compressed_vs_nginx"]
+    nginx_how = {"gzip_static": "gzip_static, a copy made once with gzip -9"}.get(runs[0]["nginx_compression"],
+                                                                               "gzip on, level 4, every request")
+    out.append(f"   folio vs nginx as a browser asks (Accept-Encoding: {runs[0]['accept_encoding']}; nginx: {nginx_how})")
+    rows = []
+    for cmp in runs:
+        rows.append([cmp["path"], str(cmp["connections"]), f"{cmp['folio_encoding']} / {cmp['nginx_encoding']}",
+                     f"{cmp['folio_bytes']:,} / {cmp['nginx_bytes']:,}", f"{cmp['folio_rps']:,.0f}",
+                     f"{cmp['nginx_rps']:,.0f}", f"{cmp['fraction']:.2f}", fmt_ms(cmp["folio"]["result"]["p99_ms"])])
+    out.append(table(rows, ["path", "conns", "encoding (folio / nginx)", "bytes (folio / nginx)", "folio req/s",
+                            "nginx req/s", "folio/nginx", "folio p99"]))
+    out.append("   (encoding and bytes: the answer to one request before the runs, body as sent, not decoded)")
     out.append("")
 
     fl = report["first_load"]
@@ -847,8 +906,9 @@ def main() -> int:
         report["first_load"] = first_load(port)
 
         status, _, home = http_get(port, "/", {"Accept-Encoding": "identity"})
-        say(f"starting nginx on {HOST}:{nginx_port} with the same home page ({len(home):,} bytes)")
-        start_nginx(children, nginx, tmp, nginx_port, home)
+        compression = nginx_compression(nginx)
+        say(f"starting nginx on {HOST}:{nginx_port} with the same home page ({len(home):,} bytes; {compression})")
+        start_nginx(children, nginx, tmp, nginx_port, home, compression)
         _, _, nginx_home = http_get(nginx_port, "/")
         if len(nginx_home) != len(home):
             raise BenchError(f"nginx serves {len(nginx_home)} bytes for / but folio served {len(home)}")
@@ -884,6 +944,13 @@ def main() -> int:
                         entry["folio_cpu_us_per_req"] = 1e6 * used / parsed["requests"] if parsed.get("requests") else None
                 load.append(entry)
                 say(f"{server} {path} c={c}: {parsed['rps']:,.0f} req/s, p50 {fmt_ms(parsed['p50_ms'])}, p99 {fmt_ms(parsed['p99_ms'])}")
+        say(f"2 wrk runs of / with Accept-Encoding: {BROWSER_ACCEPT_ENCODING} (nginx: {compression}), "
+            f"{seconds} s (+{warmup} s warmup each)")
+        compressed = compressed_vs_nginx(proc, port, nginx_port, "/", 64, seconds, warmup, args.threads, compression)
+        for server in ("folio", "nginx"):
+            r = compressed[server]["result"]
+            say(f"{server} / c=64 ({compressed[f'{server}_encoding']}, {compressed[f'{server}_bytes']:,} bytes): "
+                f"{r['rps']:,.0f} req/s, p50 {fmt_ms(r['p50_ms'])}, p99 {fmt_ms(r['p99_ms'])}")
         ingest = []
         say(f"{len(ingest_conns)} ingest runs of {seconds} s (+{warmup} s warmup each), {args.ingest_values} values a beacon")
         for c in ingest_conns:
@@ -913,6 +980,7 @@ def main() -> int:
                 report["vs_nginx"].append({"path": path, "connections": c, "folio_rps": f["result"]["rps"],
                                            "nginx_rps": n["result"]["rps"],
                                            "fraction": f["result"]["rps"] / n["result"]["rps"] if n["result"]["rps"] else None})
+        report["compressed_vs_nginx"] = [compressed]
         children.stop("nginx")
 
         time.sleep(2.0)
