@@ -45,6 +45,31 @@ pub fn csp_nonce(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
+/// Checks that every script `html` runs carries `nonce` and that its JSON-LD data block, which
+/// the browser never runs, carries none; returns how many scripts run.
+pub fn assert_scripts_carry(html: &str, nonce: &str) -> usize {
+    let mut scripts = 0;
+    for attributes in html
+        .split("<script")
+        .skip(1)
+        .filter_map(|rest| rest.split('>').next())
+    {
+        if attributes.contains("type=\"application/ld+json\"") {
+            assert!(
+                !attributes.contains("nonce="),
+                "a data block with a nonce: {attributes}"
+            );
+        } else {
+            assert!(
+                attributes.contains(&format!("nonce=\"{nonce}\"")),
+                "a script without the response's nonce: <script{attributes}>"
+            );
+            scripts += 1;
+        }
+    }
+    scripts
+}
+
 /// The attributes of the first `<tag …>` in `html` whose attributes contain `marker`
 /// (attribute order is the renderer's business, so tests look at them one by one).
 pub fn opening_tag<'a>(html: &'a str, tag: &str, marker: &str) -> &'a str {
