@@ -9,9 +9,13 @@
 //!
 //! A stored page is also gzip-compressed once, so a browser gets compressed bytes without a
 //! compression per request. The placeholder nonces are left uncompressed there (each in a
-//! stored deflate block of its own), so the same in-place swap works on the compressed copy;
-//! only the gzip trailer's CRC-32 is computed per response. Browsers that prefer brotli by their
-//! `q` values still get a per-response brotli copy from the compression layer.
+//! stored deflate block of its own), so the same swap works on the compressed copy; the gzip
+//! trailer's CRC-32 comes from the nonce's own CRC and two numbers kept with the page
+//! ([`PageCrc`]). Browsers that prefer brotli by their `q` values still get a per-response
+//! brotli copy from the compression layer.
+//!
+//! A hit copies no page: its body is sent as the stored bytes between the nonces (shared, not
+//! copied) and the response's nonce between them ([`Pieces`]).
 //!
 //! Only matched page routes pass through here (never server functions, static files or 404s
 //! for made-up addresses), and only GETs without the owner's session cookie.
@@ -19,18 +23,23 @@
 use crate::accept::Accepted;
 use crate::auth::has_session_cookie;
 use app::CspNonce;
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use flate2::{Compress, Compression, FlushCompress, Status};
+use http_body::{Frame, SizeHint};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+use zlib_rs::crc32::{crc32, crc32_combine_gen, crc32_combine_op};
 
 /// The channel the content triggers notify.
 pub const CHANNEL: &str = "folio_content";
@@ -48,11 +57,17 @@ struct Page {
     expires: Option<Instant>,
     status: StatusCode,
     headers: HeaderMap,
-    body: Bytes,
-    /// Where the placeholder nonce stands in `body`.
-    nonce_at: Vec<usize>,
+    body: Slotted,
     /// `body` gzip-compressed, when it could be.
     gzip: Option<Gzipped>,
+}
+
+/// Stored bytes with slots where each response's nonce goes (all of the placeholder's length).
+#[derive(Debug)]
+struct Slotted {
+    bytes: Bytes,
+    /// Where the placeholder nonce stands in `bytes`, in order and apart.
+    slots: Vec<usize>,
 }
 
 /// A page as gzip, but for the 8-byte trailer, which depends on the nonce.
@@ -60,9 +75,25 @@ struct Page {
 struct Gzipped {
     /// The gzip header and a raw deflate stream in which each placeholder nonce is the whole
     /// content of a stored (uncompressed) block.
-    bytes: Bytes,
-    /// Where the placeholder nonce stands in `bytes`.
-    nonce_at: Vec<usize>,
+    copy: Slotted,
+    /// The trailer's makings.
+    crc: PageCrc,
+}
+
+/// The CRC-32 of a page with any nonce, in two numbers.
+///
+/// CRC-32 is affine over GF(2), and a CRC followed by `n` more bytes is multiplied by
+/// x^(8n) modulo the CRC polynomial (zlib's `crc32_combine`). So with the same nonce in every
+/// slot, the page's CRC is `base ^ shift * crc32(nonce)`, where `shift` is the sum (XOR) over
+/// the slots of x^(8 * the bytes after that slot) and `base` what the CRC would be if the
+/// nonce's CRC were 0. A response computes the CRC of its 24-byte nonce and one product
+/// instead of reading the whole page.
+#[derive(Debug)]
+struct PageCrc {
+    base: u32,
+    shift: u32,
+    /// The page's length, modulo 2^32 as gzip keeps it.
+    len: u32,
 }
 
 /// The cache shared by every request of one instance.
@@ -82,7 +113,8 @@ impl Default for PageCache {
             pages: moka::sync::Cache::builder()
                 .max_capacity(CAPACITY)
                 .weigher(|key: &String, page: &Arc<Page>| {
-                    u32::try_from(key.len() + page.body.len()).unwrap_or(u32::MAX)
+                    let gzip = page.gzip.as_ref().map_or(0, |gzip| gzip.copy.bytes.len());
+                    u32::try_from(key.len() + page.body.bytes.len() + gzip).unwrap_or(u32::MAX)
                 })
                 .build(),
             generation: AtomicU64::new(0),
@@ -158,11 +190,10 @@ pub async fn layer(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let nonce_at: Vec<usize> =
-        memchr::memmem::find_iter(&body, cache.placeholder.as_bytes()).collect();
+    let body = Slotted::find(body, &cache.placeholder);
     let store = parts.status == StatusCode::OK && !parts.headers.contains_key(header::SET_COOKIE);
     let gzipped = if store {
-        gzip_with_stored(&body, &nonce_at, cache.placeholder.len())
+        Gzipped::new(&body, cache.placeholder.len())
     } else {
         None
     };
@@ -172,7 +203,6 @@ pub async fn layer(
         status: parts.status,
         headers: parts.headers,
         body,
-        nonce_at,
         gzip: gzipped,
     };
     let response = respond(&page, &nonce, gzip, if store { "miss" } else { "bypass" });
@@ -189,30 +219,20 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
     accepted.gzip > 0.0 && accepted.gzip >= accepted.br
 }
 
-/// The page with `nonce` written where the placeholder stands, gzip-compressed if `gzip` and
-/// the page has a compressed copy.
+/// The page with `nonce` where the placeholder stands, gzip-compressed if `gzip` and the page
+/// has a compressed copy.
 fn respond(page: &Page, nonce: &str, gzip: bool, status: &'static str) -> Response {
     let gzipped = page.gzip.as_ref().filter(|_| gzip);
+    let nonce = Bytes::copy_from_slice(nonce.as_bytes());
     let body = match gzipped {
         Some(gzipped) => {
-            let mut bytes = with_nonce(&gzipped.bytes, &gzipped.nonce_at, nonce, 8);
-            // The trailer: CRC-32 and length (mod 2^32) of the page as this response has it.
-            let mut crc = Crc::new();
-            let mut from = 0;
-            for &at in &page.nonce_at {
-                crc.update(page.body.get(from..at).unwrap_or_default());
-                crc.update(nonce.as_bytes());
-                from = at + nonce.len();
-            }
-            crc.update(page.body.get(from..).unwrap_or_default());
-            bytes.extend_from_slice(&crc.sum().to_le_bytes());
-            bytes.extend_from_slice(&crc.amount().to_le_bytes());
-            Bytes::from(bytes)
+            let mut pieces = gzipped.copy.pieces(&nonce, 1);
+            pieces.push(Bytes::copy_from_slice(&gzipped.crc.trailer(&nonce)));
+            pieces
         }
-        None if page.nonce_at.is_empty() => page.body.clone(),
-        None => Bytes::from(with_nonce(&page.body, &page.nonce_at, nonce, 0)),
+        None => page.body.pieces(&nonce, 0),
     };
-    let mut response = Response::new(Body::from(body));
+    let mut response = Response::new(Body::new(Pieces::new(body)));
     *response.status_mut() = page.status;
     let headers = response.headers_mut();
     *headers = page.headers.clone();
@@ -226,17 +246,118 @@ fn respond(page: &Page, nonce: &str, gzip: bool, status: &'static str) -> Respon
     response
 }
 
-/// A copy of `bytes` with `nonce` written at each of `at`, and room for `spare` more bytes.
-fn with_nonce(bytes: &[u8], at: &[usize], nonce: &str, spare: usize) -> Vec<u8> {
-    let mut copy = Vec::with_capacity(bytes.len() + spare);
-    copy.extend_from_slice(bytes);
-    let nonce = nonce.as_bytes();
-    for &at in at {
-        if let Some(slot) = copy.get_mut(at..at + nonce.len()) {
-            slot.copy_from_slice(nonce);
+impl Slotted {
+    /// `bytes` with a slot wherever `placeholder` stands.
+    fn find(bytes: Bytes, placeholder: &str) -> Self {
+        let slots = memchr::memmem::find_iter(&bytes, placeholder.as_bytes()).collect();
+        Self { bytes, slots }
+    }
+
+    /// The stored bytes as pieces with `nonce` in every slot, shared rather than copied, and
+    /// room for `spare` more.
+    fn pieces(&self, nonce: &Bytes, spare: usize) -> Vec<Bytes> {
+        let mut pieces = Vec::with_capacity(2 * self.slots.len() + 1 + spare);
+        let mut from = 0;
+        for &at in &self.slots {
+            pieces.push(self.bytes.slice(from..at));
+            pieces.push(nonce.clone());
+            from = at + nonce.len();
+        }
+        pieces.push(self.bytes.slice(from..));
+        pieces.retain(|piece| !piece.is_empty());
+        pieces
+    }
+}
+
+impl PageCrc {
+    fn new(body: &Slotted, nonce_len: usize) -> Self {
+        let len = body.bytes.len();
+        let shift = body.slots.iter().fold(0, |shift, &at| {
+            shift ^ crc32_combine_gen(len.saturating_sub(at + nonce_len) as u64)
+        });
+        // The stored page holds the placeholder: take its share out.
+        let placeholder = body
+            .slots
+            .first()
+            .and_then(|&at| body.bytes.get(at..at + nonce_len))
+            .unwrap_or_default();
+        Self {
+            base: crc32(0, &body.bytes) ^ times(shift, crc32(0, placeholder)),
+            shift,
+            // gzip's ISIZE is the length modulo 2^32 (RFC 1952): the truncation is the format.
+            len: len as u32,
         }
     }
-    copy
+
+    /// The gzip trailer of the page with `nonce` in every slot: its CRC-32 and length.
+    fn trailer(&self, nonce: &[u8]) -> [u8; 8] {
+        let crc = self.base ^ times(self.shift, crc32(0, nonce));
+        let mut trailer = [0; 8];
+        trailer[..4].copy_from_slice(&crc.to_le_bytes());
+        trailer[4..].copy_from_slice(&self.len.to_le_bytes());
+        trailer
+    }
+}
+
+/// `a * b` modulo the CRC-32 polynomial (zlib's `multmodp`, reached through
+/// `crc32_combine_op`, which needs a non-zero operator).
+fn times(a: u32, b: u32) -> u32 {
+    if a == 0 { 0 } else { crc32_combine_op(b, 0, a) }
+}
+
+/// A response body sent as the pieces it is made of, with its exact length known up front
+/// (so it goes out with a `Content-Length`, not chunked).
+struct Pieces {
+    pieces: std::vec::IntoIter<Bytes>,
+    remaining: u64,
+}
+
+impl Pieces {
+    fn new(pieces: Vec<Bytes>) -> Self {
+        let remaining = pieces.iter().map(|piece| piece.len() as u64).sum();
+        Self {
+            pieces: pieces.into_iter(),
+            remaining,
+        }
+    }
+}
+
+impl HttpBody for Pieces {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        Poll::Ready(this.pieces.next().map(|piece| {
+            this.remaining -= piece.len() as u64;
+            Ok(Frame::data(piece))
+        }))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}
+
+impl Gzipped {
+    /// `body` compressed, or `None` if deflate fails.
+    fn new(body: &Slotted, nonce_len: usize) -> Option<Self> {
+        let (bytes, slots) = gzip_with_stored(&body.bytes, &body.slots, nonce_len)?;
+        Some(Self {
+            copy: Slotted {
+                bytes: bytes.into(),
+                slots,
+            },
+            crc: PageCrc::new(body, nonce_len),
+        })
+    }
 }
 
 /// `body` as gzip without its trailer, the `nonce_len` bytes at each of `nonce_at` kept as
@@ -248,7 +369,11 @@ fn with_nonce(bytes: &[u8], at: &[usize], nonce: &str, spare: usize) -> Vec<u8> 
 /// before the nonce. No back-reference may reach into a nonce, whose bytes change with every
 /// response: in the dictionary each nonce is NUL bytes, which match nothing in a page that has
 /// none. A page with a NUL byte of its own is compressed without dictionaries.
-fn gzip_with_stored(body: &[u8], nonce_at: &[usize], nonce_len: usize) -> Option<Gzipped> {
+fn gzip_with_stored(
+    body: &[u8],
+    nonce_at: &[usize],
+    nonce_len: usize,
+) -> Option<(Vec<u8>, Vec<usize>)> {
     let stored_len = u16::try_from(nonce_len).ok()?;
     let history = memchr::memchr(0, body).is_none().then(|| {
         let mut masked = body.to_vec();
@@ -293,10 +418,7 @@ fn gzip_with_stored(body: &[u8], nonce_at: &[usize], nonce_len: usize) -> Option
         FlushCompress::Finish,
         &mut out,
     )?;
-    Some(Gzipped {
-        bytes: out.into(),
-        nonce_at: moved,
-    })
+    Some((out, moved))
 }
 
 /// Compresses all of `input` onto `out`. With `Sync` the output ends on a byte boundary; with
@@ -373,15 +495,14 @@ mod tests {
 
     /// A stored page whose placeholder is `placeholder`, found in `html`.
     fn page(html: &[u8], placeholder: &str) -> Page {
-        let nonce_at: Vec<usize> = memchr::memmem::find_iter(html, placeholder).collect();
+        let body = Slotted::find(Bytes::copy_from_slice(html), placeholder);
         Page {
             generation: 0,
             expires: None,
             status: StatusCode::OK,
             headers: HeaderMap::new(),
-            gzip: gzip_with_stored(html, &nonce_at, placeholder.len()),
-            body: Bytes::copy_from_slice(html),
-            nonce_at,
+            gzip: Gzipped::new(&body, placeholder.len()),
+            body,
         }
     }
 
@@ -439,11 +560,40 @@ mod tests {
                 let zipped = respond(&page, &nonce, true, "hit");
                 assert_eq!(zipped.headers()[header::CONTENT_ENCODING], "gzip");
                 assert_eq!(zipped.headers()[header::VARY], "accept-encoding");
-                assert_eq!(gunzip(&body_of(zipped).await), expected.as_bytes());
+                let announced = zipped.body().size_hint().exact();
+                let zipped = body_of(zipped).await;
+                assert_eq!(announced, Some(zipped.len() as u64), "sent with its length");
+                assert_eq!(gunzip(&zipped), expected.as_bytes());
 
                 let plain = respond(&page, &nonce, false, "hit");
                 assert!(!plain.headers().contains_key(header::CONTENT_ENCODING));
+                assert_eq!(
+                    plain.body().size_hint().exact(),
+                    Some(expected.len() as u64)
+                );
                 assert_eq!(body_of(plain).await, expected.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn a_hit_shares_the_stored_bytes_instead_of_copying_them() {
+        let placeholder = crate::security::new_nonce();
+        let p = &*placeholder;
+        let html = format!("<head><script nonce=\"{p}\"></script></head><body>{p}</body>");
+        let page = page(html.as_bytes(), p);
+        let nonce = Bytes::from_static(b"0123456789abcdefghijklmn");
+        for copy in [&page.body, &page.gzip.as_ref().expect("compressed").copy] {
+            let stored = copy.bytes.as_ptr_range();
+            let pieces = copy.pieces(&nonce, 0);
+            assert_eq!(pieces.len(), 2 * copy.slots.len() + 1, "{pieces:?}");
+            for (i, piece) in pieces.iter().enumerate() {
+                if i % 2 == 1 {
+                    assert_eq!(piece.as_ptr(), nonce.as_ptr(), "the nonce, shared");
+                } else {
+                    let range = piece.as_ptr_range();
+                    assert!(stored.start <= range.start && range.end <= stored.end);
+                }
             }
         }
     }
@@ -463,7 +613,7 @@ mod tests {
             .collect();
         let html = format!("<p>{words}</p><script nonce=\"{p}\"></script><p>{words}</p>");
         let page = page(html.as_bytes(), p);
-        let ours = page.gzip.expect("compressed").bytes.len() + 8;
+        let ours = page.gzip.expect("compressed").copy.bytes.len() + 8;
         let mut single = flate2::write::GzEncoder::new(Vec::new(), Compression::best());
         std::io::Write::write_all(&mut single, html.as_bytes()).expect("write");
         let single = single.finish().expect("finish").len();
