@@ -92,8 +92,6 @@ struct Gzipped {
 struct PageCrc {
     base: u32,
     shift: u32,
-    /// The page's length, modulo 2^32 as gzip keeps it.
-    len: u32,
 }
 
 /// The cache shared by every request of one instance.
@@ -227,7 +225,8 @@ fn respond(page: &Page, nonce: &str, gzip: bool, status: &'static str) -> Respon
     let body = match gzipped {
         Some(gzipped) => {
             let mut pieces = gzipped.copy.pieces(&nonce, 1);
-            pieces.push(Bytes::copy_from_slice(&gzipped.crc.trailer(&nonce)));
+            let trailer = gzipped.crc.trailer(&nonce, page.body.bytes.len());
+            pieces.push(Bytes::copy_from_slice(&trailer));
             pieces
         }
         None => page.body.pieces(&nonce, 0),
@@ -259,12 +258,15 @@ impl Slotted {
         let mut pieces = Vec::with_capacity(2 * self.slots.len() + 1 + spare);
         let mut from = 0;
         for &at in &self.slots {
-            pieces.push(self.bytes.slice(from..at));
+            if from < at {
+                pieces.push(self.bytes.slice(from..at));
+            }
             pieces.push(nonce.clone());
             from = at + nonce.len();
         }
-        pieces.push(self.bytes.slice(from..));
-        pieces.retain(|piece| !piece.is_empty());
+        if from < self.bytes.len() {
+            pieces.push(self.bytes.slice(from..));
+        }
         pieces
     }
 }
@@ -284,17 +286,17 @@ impl PageCrc {
         Self {
             base: crc32(0, &body.bytes) ^ times(shift, crc32(0, placeholder)),
             shift,
-            // gzip's ISIZE is the length modulo 2^32 (RFC 1952): the truncation is the format.
-            len: len as u32,
         }
     }
 
-    /// The gzip trailer of the page with `nonce` in every slot: its CRC-32 and length.
-    fn trailer(&self, nonce: &[u8]) -> [u8; 8] {
+    /// The gzip trailer of the page, `len` bytes with `nonce` in every slot: its CRC-32 and
+    /// length.
+    fn trailer(&self, nonce: &[u8], len: usize) -> [u8; 8] {
         let crc = self.base ^ times(self.shift, crc32(0, nonce));
         let mut trailer = [0; 8];
         trailer[..4].copy_from_slice(&crc.to_le_bytes());
-        trailer[4..].copy_from_slice(&self.len.to_le_bytes());
+        // gzip's ISIZE is the length modulo 2^32 (RFC 1952): the truncation is the format.
+        trailer[4..].copy_from_slice(&(len as u32).to_le_bytes());
         trailer
     }
 }
@@ -349,31 +351,24 @@ impl HttpBody for Pieces {
 impl Gzipped {
     /// `body` compressed, or `None` if deflate fails.
     fn new(body: &Slotted, nonce_len: usize) -> Option<Self> {
-        let (bytes, slots) = gzip_with_stored(&body.bytes, &body.slots, nonce_len)?;
         Some(Self {
-            copy: Slotted {
-                bytes: bytes.into(),
-                slots,
-            },
+            copy: gzip_with_stored(body, nonce_len)?,
             crc: PageCrc::new(body, nonce_len),
         })
     }
 }
 
-/// `body` as gzip without its trailer, the `nonce_len` bytes at each of `nonce_at` kept as
-/// stored blocks (RFC 1951 section 3.2.4), and where they now stand. `None` only if deflate
-/// fails.
+/// `page` as gzip without its trailer, the `nonce_len` bytes in each of its slots kept as
+/// stored blocks (RFC 1951 section 3.2.4), with slots where they now stand. `None` only if
+/// deflate fails.
 ///
 /// The deflate stream is flushed to a byte boundary before each stored block and starts afresh
 /// after it, primed with the page so far as its dictionary so that it still finds repeats from
 /// before the nonce. No back-reference may reach into a nonce, whose bytes change with every
 /// response: in the dictionary each nonce is NUL bytes, which match nothing in a page that has
 /// none. A page with a NUL byte of its own is compressed without dictionaries.
-fn gzip_with_stored(
-    body: &[u8],
-    nonce_at: &[usize],
-    nonce_len: usize,
-) -> Option<(Vec<u8>, Vec<usize>)> {
+fn gzip_with_stored(page: &Slotted, nonce_len: usize) -> Option<Slotted> {
+    let (body, nonce_at) = (&page.bytes[..], &page.slots[..]);
     let stored_len = u16::try_from(nonce_len).ok()?;
     let history = memchr::memchr(0, body).is_none().then(|| {
         let mut masked = body.to_vec();
@@ -418,7 +413,10 @@ fn gzip_with_stored(
         FlushCompress::Finish,
         &mut out,
     )?;
-    Some((out, moved))
+    Some(Slotted {
+        bytes: out.into(),
+        slots: moved,
+    })
 }
 
 /// Compresses all of `input` onto `out`. With `Sync` the output ends on a byte boundary; with

@@ -123,13 +123,18 @@ async fn browsers_get_the_stored_gzip_copy_with_their_own_nonce(pool: PgPool) {
     assert_eq!(cache_status(&response).as_deref(), Some("hit"));
     assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
 
-    // One that takes neither gets the page as it is.
+    // One that takes neither gets the page as it is, of known length too.
     let response = app
         .clone()
         .oneshot(get_accepting("/projects", "identity"))
         .await
         .expect("response");
     assert!(!response.headers().contains_key(header::CONTENT_ENCODING));
+    let length = HttpBody::size_hint(response.body()).exact();
+    let nonce = csp_nonce(response.headers());
+    let html = body_text(response).await;
+    assert_eq!(length, u64::try_from(html.len()).ok());
+    assert_eq!(html.replace(&nonce, "N"), plain.replace(&plain_nonce, "N"));
 }
 
 #[sqlx::test(migrator = "folio_server::db::MIGRATOR")]
